@@ -1,0 +1,32 @@
+"""Shared fixtures: where the upstream data and weights live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MESHSEG_SHARED", ROOT.parent / "shared"))
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing: tests need ../shared beside the checkout "
+            "(or MESHSEG_SHARED pointing at it)."
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """Real scans and edge cases (../shared/data)."""
+    return _require(SHARED / "data")
+
+
+@pytest.fixture(scope="session")
+def weights_dir() -> Path:
+    """Upstream pretrained weights (../shared/weights)."""
+    return _require(SHARED / "weights")
