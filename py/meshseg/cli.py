@@ -1,0 +1,152 @@
+"""Command line: ``python -m meshseg segment | models | convert``.
+
+Runs the same :class:`meshseg.pipeline.Job` as the browser, with native onnxruntime.
+Progress goes to stderr; errors print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from meshseg import __version__
+from meshseg.errors import MeshSegError
+from meshseg.models.index import read_index
+from meshseg.pipeline import DEFAULT_OPTIONS, Job, run_job
+from meshseg.weights import default_models_dir, find_weights
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args)
+    except (MeshSegError, OSError) as err:
+        print(f"meshseg: error: {err}", file=sys.stderr)
+        return 2
+
+
+def segment(args) -> int:
+    """Segment one scan and write the label image (and optionally the stats)."""
+    cards = _cards(args)
+    from meshseg.inference import OnnxRunner
+
+    runner = OnnxRunner(args.models, cards, threads=args.threads)
+    options = {"space": args.space, "resample": args.resample,
+               "largest_component": not args.keep_all_components,
+               "clean_classes": args.clean_classes}
+    data = Path(args.input).read_bytes()
+    job = Job(data, Path(args.input).name, cards, args.model, options)
+    progress = _StderrProgress(args.quiet)
+    result = run_job(job, _announce_inference(runner, progress), progress)
+    Path(args.output).write_bytes(result.mask_bytes)
+    _write_stats(args.stats, result)
+    progress.finish(result, args.output)
+    return 0
+
+
+def models(args) -> int:
+    """List the model cards."""
+    for card in _cards(args).values():
+        classes = len(card.classes)
+        print(f"{card.id:18s} {card.task:22s} {classes:4d} classes  {card.parameters:8d} params"
+              f"  {card.title}")
+    return 0
+
+
+def convert(args) -> int:
+    """Convert upstream weights to ONNX models + cards."""
+    from meshseg.convert import convert_all
+
+    weights = find_weights(args.weights)
+    start = time.perf_counter()
+    cards = convert_all(weights, args.out)
+    print(f"converted {len(cards)} models from {weights} into {args.out} "
+          f"in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _cards(args) -> dict:
+    index = Path(args.models) / "index.json"
+    if not index.is_file():
+        from meshseg.convert import convert_all
+
+        weights = find_weights(getattr(args, "weights", None))
+        print(f"meshseg: converting models from {weights} into {args.models} (once)",
+              file=sys.stderr)
+        convert_all(weights, args.models)
+    return {card.id: card for card in read_index(index)}
+
+
+def _write_stats(path, result) -> None:
+    if not path:
+        return
+    text = result.stats_json if str(path).lower().endswith(".json") else result.stats_csv
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def _announce_inference(runner, progress):
+    def infer(model_id, tensor):
+        progress.note(f"inference: {model_id} on {'x'.join(map(str, tensor.shape[2:]))} voxels, "
+                      f"{runner.threads} threads")
+        return runner(model_id, tensor)
+    return infer
+
+
+class _StderrProgress:
+    """Prints each stage with the time since the job started."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.start = time.perf_counter()
+
+    def __call__(self, event) -> None:
+        self.note(f"{event.stage}: {event.message}")
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            print(f"[{time.perf_counter() - self.start:7.1f}s] {text}", file=sys.stderr)
+
+    def finish(self, result, output) -> None:
+        total = sum(row["ml"] for row in result.stats)
+        for notice in result.notices:
+            self.note(f"notice: {notice}")
+        self.note(f"wrote {output} ({result.space} space); labelled volume {total:.1f} mL")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meshseg", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"meshseg {__version__}")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    seg = sub.add_parser("segment", help="segment a scan")
+    seg.add_argument("input", help="NIfTI (.nii, .nii.gz) or MGH/MGZ scan")
+    seg.add_argument("-m", "--model", required=True, help="model id (see `meshseg models`)")
+    seg.add_argument("-o", "--output", required=True, help="label image to write (.nii.gz)")
+    seg.add_argument("--stats", help="write per-label volumes (.csv, or .json)")
+    seg.add_argument("--space", choices=("native", "conformed"), default=DEFAULT_OPTIONS["space"])
+    seg.add_argument("--resample", choices=("majority", "nearest"),
+                     default=DEFAULT_OPTIONS["resample"], help="native mapping method")
+    seg.add_argument("--keep-all-components", action="store_true",
+                     help="skip the largest-connected-component clean-up")
+    seg.add_argument("--clean-classes", action="store_true",
+                     help="remove small islands of each class")
+    seg.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
+    seg.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    seg.set_defaults(command=segment)
+
+    lst = sub.add_parser("models", help="list the models")
+    lst.set_defaults(command=models)
+
+    conv = sub.add_parser("convert", help="convert upstream weights to ONNX + cards")
+    conv.add_argument("--out", required=True, help="output folder")
+    conv.set_defaults(command=convert)
+
+    for p in (seg, lst, conv):
+        p.add_argument("--weights", help="upstream weights folder (default: ../shared/weights)")
+        if p is not conv:
+            p.add_argument("--models", default=str(default_models_dir()),
+                           help="converted models folder (default: %(default)s)")
+    return parser

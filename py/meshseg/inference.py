@@ -1,0 +1,78 @@
+"""Native inference with onnxruntime (the CLI's driver; optional extra ``cli``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from meshseg.errors import ModelError
+from meshseg.models.card import ModelCard
+
+OPTIMISATION_LEVELS = ("disable", "basic", "extended", "all")
+
+
+class OnnxRunner:
+    """Runs converted MeshNet models (labels variant) with onnxruntime on the CPU.
+
+    Parameters
+    ----------
+    models_dir : path
+        Folder with ``<id>/model.onnx`` as written by ``meshseg convert``.
+    cards : dict
+        Model id -> ModelCard (for the ONNX file name and its sha256).
+    threads : int, optional
+        Intra-op threads (default: all cores).
+    optimisation : str
+        Graph optimisation level: disable, basic, extended or all.
+    """
+
+    def __init__(self, models_dir, cards: dict[str, ModelCard], threads: int | None = None,
+                 optimisation: str = "all") -> None:
+        if optimisation not in OPTIMISATION_LEVELS:
+            raise ValueError(f"optimisation must be one of {OPTIMISATION_LEVELS}")
+        self.models_dir = Path(models_dir)
+        self.cards = cards
+        self.threads = threads or os.cpu_count() or 1
+        self.optimisation = optimisation
+        self._sessions: dict = {}
+
+    def info(self) -> dict:
+        """What runs the models: provider, threads, optimisation, onnxruntime version."""
+        import onnxruntime as ort
+
+        return {"provider": "onnxruntime-cpu", "onnxruntime": ort.__version__,
+                "threads": self.threads, "optimisation": self.optimisation}
+
+    def session(self, model_id: str):
+        """The (cached) inference session of a model."""
+        if model_id not in self._sessions:
+            self._sessions[model_id] = self._open(model_id)
+        return self._sessions[model_id]
+
+    def __call__(self, model_id: str, tensor: np.ndarray) -> np.ndarray:
+        """Labels (uint8, [D, H, W]) of `tensor` (float32, [1, 1, D, H, W])."""
+        session = self.session(model_id)
+        (labels,) = session.run(None, {session.get_inputs()[0].name: tensor})
+        return labels.reshape(tensor.shape[2:])
+
+    def _open(self, model_id: str):
+        import onnxruntime as ort
+
+        card = self.cards.get(model_id)
+        if card is None:
+            raise ModelError(f"unknown model {model_id!r}")
+        path = self.models_dir / model_id / card.onnx.get("file", "model.onnx")
+        if not path.is_file():
+            raise ModelError(f"{path}: model file missing; run `python -m meshseg convert`.")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = {
+            "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        }[self.optimisation]
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
