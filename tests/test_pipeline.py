@@ -11,11 +11,11 @@ import io
 import nibabel as nib
 import numpy as np
 import pytest
-from synthetic import affine_from, sphere_image
 
 from meshseg.errors import InputImageError, ModelError
 from meshseg.models.card import ModelCard
 from meshseg.pipeline import Job, run_job
+from synthetic import affine_from, sphere_image
 
 
 def card(model_id="sphere", pre_model=None, normalisation="minmax", grid=96, padding=4):
