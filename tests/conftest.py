@@ -30,3 +30,13 @@ def data_dir() -> Path:
 def weights_dir() -> Path:
     """Upstream pretrained weights (../shared/weights)."""
     return _require(SHARED / "weights")
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory, weights_dir) -> Path:
+    """All upstream models converted to ONNX + cards, once per session."""
+    from meshseg.convert import convert_all
+
+    out = tmp_path_factory.mktemp("models")
+    convert_all(weights_dir, out)
+    return out

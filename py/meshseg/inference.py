@@ -63,7 +63,7 @@ class OnnxRunner:
         card = self.cards.get(model_id)
         if card is None:
             raise ModelError(f"unknown model {model_id!r}")
-        path = self.models_dir / model_id / card.onnx.get("file", "model.onnx")
+        path = self.models_dir / card.onnx.get("file", f"{model_id}/model.onnx")
         if not path.is_file():
             raise ModelError(f"{path}: model file missing; run `python -m meshseg convert`.")
         options = ort.SessionOptions()
