@@ -1,0 +1,474 @@
+"""Load a scan from a path or from bytes, and check that it can be segmented.
+
+One code path serves the CLI (a path) and the browser (bytes plus the file's
+name): the content, not the extension, decides the format (gzip magic, NIfTI-1
+and NIfTI-2 ``sizeof_hdr`` in either byte order and their magic, MGH version 1).
+Headers are checked before any voxel data is decompressed, so a header that
+claims 1024^3 voxels is refused without allocating them.
+
+See `load_scan` for how 4D data, NaN voxels, scaling and orientation are handled.
+"""
+
+from __future__ import annotations
+
+import codecs
+import itertools
+import os
+import zlib
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import nibabel as nib
+import numpy as np
+from nibabel.freesurfer.mghformat import DATA_OFFSET as MGH_DATA_OFFSET
+from nibabel.freesurfer.mghformat import MGHHeader
+from nibabel.spatialimages import HeaderDataError
+
+from meshseg.errors import InputImageError
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_HEAD_BYTES = 1024
+_IN_CHUNK = 1 << 16
+_OUT_CHUNK = 1 << 22
+_NIFTI1_MAGIC = {b"n+1\x00": "nifti1", b"ni1\x00": "pair"}
+_NIFTI2_MAGIC = {b"n+2\x00\r\n\x1a\n": "nifti2", b"ni2\x00\r\n\x1a\n": "pair"}
+_MAX_AXIS = 32767  # NIfTI-1 stores dimensions as int16
+_READS = "MeshSeg reads NIfTI (.nii, .nii.gz) and FreeSurfer MGH (.mgh, .mgz) volumes."
+_REEXPORT = "Re-export the scan as NIfTI from the software that made it."
+_REFETCH = "The download or copy was probably cut short: get the file again."
+_NEED_3D = "MeshSeg needs a 3D head scan, such as a T1-weighted MRI saved as .nii.gz."
+_SIGNATURES = (
+    (b"\x89PNG", "is a PNG picture, not a 3D scan."),
+    (b"\xff\xd8\xff", "is a JPEG picture, not a 3D scan."),
+    (b"%PDF", "is a PDF document, not a 3D scan."),
+    (b"PK\x03\x04", "is a ZIP archive; extract it and load the .nii or .nii.gz file inside."),
+    (b"\x89HDF", "is an HDF5 file, not a NIfTI or MGH volume."),
+)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A validated 3D scan.
+
+    Attributes
+    ----------
+    name : str
+        The file's base name as the user knows it.
+    image : nibabel.Nifti1Image
+        3D image with finite voxel values and an invertible affine.
+    notices : tuple of str
+        Things the user should know (e.g. which volume of a 4D file is used).
+    source_format : str
+        ``"nifti1"``, ``"nifti2"`` or ``"mgh"``.
+    """
+
+    name: str
+    image: nib.Nifti1Image
+    notices: tuple[str, ...]
+    source_format: str
+
+
+class _Layout(NamedTuple):
+    """Where the first 3D volume lies in the (decompressed) file."""
+
+    shape: tuple[int, int, int]
+    volumes: int
+    dtype: np.dtype
+    offset: int
+    slope: float
+    inter: float
+
+
+def load_scan(source: str | os.PathLike | bytes | bytearray | memoryview,
+              name: str | None = None, *, max_voxels: int = 512**3 // 2,
+              min_extent: int = 16, min_fov_mm: float = 60.0) -> Scan:
+    """Read a NIfTI-1/2 or MGH/MGZ scan and check that it can be segmented.
+
+    Parameters
+    ----------
+    source : path-like or bytes-like
+        A file path, or the file's content (gzip-compressed or not).
+    name : str, optional
+        The file name shown in messages; required with bytes, defaults to the
+        path's base name.
+    max_voxels : int, optional
+        Largest number of voxels in the 3D volume (checked on the header).
+    min_extent : int, optional
+        Fewest voxels along any axis.
+    min_fov_mm : float, optional
+        A field of view below this on two or more axes is too small for a head.
+
+    Returns
+    -------
+    Scan
+        The 3D image, with notices.
+
+    Raises
+    ------
+    InputImageError
+        If the content is not a readable NIfTI/MGH volume that could be a head
+        scan; the message names the file, the problem and what would work.
+
+    Notes
+    -----
+    - 4D: the first volume is used and a notice says so. Trailing singleton
+      dimensions (e.g. 64 x 64 x 64 x 1 x 1) are squeezed; anything else beyond
+      four dimensions is refused.
+    - NaN voxels: replaced by 0 with a notice when they are fewer than 1% of the
+      voxels, refused otherwise. Infinite voxels are refused.
+    - Scaled integer data (NIfTI ``scl_slope``/``scl_inter``) become float32; other
+      data keep their stored dtype (in native byte order).
+    - Orientation follows nibabel (``img.affine``: sform when ``sform_code > 0``,
+      else qform, else the voxel sizes); a notice reports a qform and sform that
+      disagree by more than 1e-3 mm anywhere in the volume, or a header without any.
+    - The result is always a `nibabel.Nifti1Image` (NIfTI-2 and MGH are converted
+      with the same affine), loaded eagerly so a damaged file fails here.
+    """
+    raw, name = _read_source(source, name)
+    compressed = bytes(raw[:2]) == _GZIP_MAGIC
+    head = _inflate(raw, _HEAD_BYTES, name, drain=False) if compressed else bytes(raw[:_HEAD_BYTES])
+    source_format = _identify(head, name)
+    header = _parse_header(head, source_format, name)
+    layout = _layout(header, source_format, name)
+    _check_dtype(layout.dtype, name)
+    _check_size(layout.shape, max_voxels, name)
+    affine = _affine(header, source_format)
+    _check_geometry(layout.shape, affine, min_extent, min_fov_mm, name)
+    notices = _volume_notices(layout)
+    notices += _orientation_notices(header, source_format, layout.shape, head)
+    data = _read_volume(raw, compressed, layout, name)
+    data = _apply_scaling(data, layout)
+    data, value_notices = _check_values(data, name)
+    image = _to_nifti1(data, affine, header, source_format)
+    return Scan(name, image, notices + value_notices, source_format)
+
+
+def describe(scan: Scan) -> dict:
+    """Summarise a scan for the UI and the CLI.
+
+    Parameters
+    ----------
+    scan : Scan
+        A loaded scan.
+
+    Returns
+    -------
+    dict
+        ``name``, ``shape``, ``voxel_size_mm``, ``orientation`` (axis codes
+        such as ``"LIA"``), ``dtype``, ``source_format`` and ``notices``, all
+        plain Python values (JSON-serialisable).
+    """
+    image = scan.image
+    return {
+        "name": scan.name,
+        "shape": [int(s) for s in image.shape],
+        "voxel_size_mm": [round(float(v), 4) for v in nib.affines.voxel_sizes(image.affine)],
+        "orientation": "".join(nib.aff2axcodes(image.affine)),
+        "dtype": str(image.dataobj.dtype),
+        "source_format": scan.source_format,
+        "notices": list(scan.notices),
+    }
+
+
+def _read_source(source, name: str | None) -> tuple[memoryview, str]:
+    """The file's bytes and the name to show for it."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if name is None:
+            raise TypeError("load_scan needs `name` (the original file name) with bytes")
+        return memoryview(source).cast("B"), os.path.basename(name)
+    path = os.fspath(source)
+    name = os.path.basename(path if name is None else name)
+    try:
+        with open(path, "rb") as handle:
+            return memoryview(handle.read()), name
+    except OSError as err:
+        raise InputImageError(name, f"cannot be read ({err.strerror}).",
+                              "Check the path and the file's permissions.") from err
+
+
+def _gunzip_chunks(raw: memoryview, name: str):
+    """Yield the decompressed content of (possibly multi-member) gzip data in bounded chunks."""
+    inflater, pos, pending = zlib.decompressobj(wbits=31), 0, b""
+    while True:
+        if not pending:
+            pending = raw[pos:pos + _IN_CHUNK]
+            pos += len(pending)
+        chunk = inflater.decompress(pending, _OUT_CHUNK)
+        pending = inflater.unconsumed_tail
+        if chunk:
+            yield chunk
+        if inflater.eof:
+            pos -= len(inflater.unused_data)
+            if bytes(raw[pos:pos + 2]) != _GZIP_MAGIC:
+                return
+            inflater, pending = zlib.decompressobj(wbits=31), b""
+        elif not chunk and not pending and pos >= len(raw):
+            raise InputImageError(name, "is a truncated gzip file: the compressed data stop early.",
+                                  _REFETCH)
+
+
+def _inflate(raw: memoryview, limit: int, name: str, *, drain: bool) -> bytearray:
+    """The first `limit` decompressed bytes; with `drain`, check the stream to its end."""
+    out, kept = bytearray(limit), 0
+    try:
+        for chunk in _gunzip_chunks(raw, name):
+            take = min(len(chunk), limit - kept)
+            out[kept:kept + take] = memoryview(chunk)[:take]
+            kept += take
+            if kept == limit and not drain:
+                break
+    except zlib.error as err:
+        raise InputImageError(name, f"is a damaged gzip file ({err}).", _REFETCH) from err
+    del out[kept:]
+    return out
+
+
+def _identify(head: bytes, name: str) -> str:
+    """'nifti1', 'nifti2' or 'mgh' from the first bytes, or an error that says what it is."""
+    sizeof_hdr = {int.from_bytes(head[:4], order) for order in ("little", "big")}
+    if 348 in sizeof_hdr and len(head) >= 348:
+        kind = _NIFTI1_MAGIC.get(bytes(head[344:348]), "analyze")
+    elif 540 in sizeof_hdr and len(head) >= 540:
+        kind = _NIFTI2_MAGIC.get(bytes(head[4:12]), "analyze")
+    elif head[:4] == b"\x00\x00\x00\x01" and len(head) >= MGH_DATA_OFFSET:
+        kind = "mgh"
+    else:
+        raise _unrecognised(head, name)
+    if kind in ("pair", "analyze"):
+        raise InputImageError(
+            name, "is the header of a NIfTI/Analyze .hdr/.img pair, without its image data.",
+            "Convert the pair to a single .nii.gz file (e.g. with nibabel or FSL) and load that.")
+    return kind
+
+
+def _unrecognised(head: bytes, name: str) -> InputImageError:
+    """The error for content that is neither NIfTI nor MGH, saying what it looks like."""
+    if not head:
+        return InputImageError(name, "is empty (0 bytes).",
+                               "Check that the file was saved or uploaded completely.")
+    if head.startswith(b"NRRD"):
+        return InputImageError(name, "is an NRRD file, which MeshSeg does not read.",
+                               "Convert it to NIfTI (.nii.gz), e.g. with 3D Slicer "
+                               "(Save, format .nii.gz), and load that.")
+    if head[128:132] == b"DICM":
+        return InputImageError(name, "is a DICOM file, which MeshSeg does not read directly.",
+                               "Convert the whole series folder to NIfTI with dcm2niix "
+                               "(dcm2niix -z y <folder>) and load the .nii.gz.")
+    for magic, problem in _SIGNATURES:
+        if head.startswith(magic):
+            return InputImageError(name, problem, _READS)
+    if _looks_like_text(head):
+        return InputImageError(name, "is a text file, not an image.", _READS)
+    sizeof_hdr = {int.from_bytes(head[:4], order) for order in ("little", "big")}
+    if sizeof_hdr & {348, 540} and len(head) < max(sizeof_hdr & {348, 540}):
+        return InputImageError(name, f"is truncated: only {len(head)} bytes, shorter than "
+                               "a NIfTI header.", _REFETCH)
+    return InputImageError(name, "is not a NIfTI or MGH/MGZ file (unrecognised content).", _READS)
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """True when the bytes are UTF-8 (maybe cut mid-character) without control characters."""
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(bytes(head), final=False)
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch in "\t\r\n" for ch in text)
+
+
+def _parse_header(head: bytes, source_format: str, name: str):
+    """The nibabel header of the identified format (checked and fixed the way nibabel loads it)."""
+    try:
+        if source_format == "nifti1":
+            header = nib.Nifti1Header(binaryblock=bytes(head[:348]))
+        elif source_format == "nifti2":
+            header = nib.Nifti2Header(binaryblock=bytes(head[:540]))
+        else:
+            header = MGHHeader(binaryblock=bytes(head[:MGH_DATA_OFFSET]))
+    except (HeaderDataError, KeyError, ValueError) as err:
+        raise InputImageError(name, f"has an invalid {source_format.upper()} header ({err}).",
+                              _REEXPORT) from err
+    return header
+
+
+def _layout(header, source_format: str, name: str) -> _Layout:
+    """Shape, dtype and data offset of the first 3D volume; refuses 2D and 5D+ images."""
+    try:
+        shape = tuple(int(s) for s in header.get_data_shape())
+        dtype = np.dtype(header.get_data_dtype())
+        slope, inter = (1.0, 0.0) if source_format == "mgh" else header.get_slope_inter()
+    except (HeaderDataError, KeyError) as err:
+        raise InputImageError(name, f"has an invalid header ({err}).", _REEXPORT) from err
+    offset = MGH_DATA_OFFSET if source_format == "mgh" else int(header.get_data_offset())
+    shown = " x ".join(map(str, shape))
+    if not shape or min(shape) < 1:
+        raise InputImageError(name, f"has an empty dimension (shape {shown}).", _NEED_3D)
+    while len(shape) > 3 and shape[-1] == 1:
+        shape = shape[:-1]
+    if len(shape) > 4:
+        raise InputImageError(name, f"has {len(shape)} dimensions (shape {shown}).",
+                              "MeshSeg reads a 3D volume (or the first volume of a 4D series): "
+                              "save the volume to segment as its own file.")
+    spatial = (shape + (1, 1, 1))[:3]
+    if sum(s > 1 for s in spatial) < 3:
+        raise InputImageError(name, f"is a 2D image (shape {shown}), not a 3D volume.", _NEED_3D)
+    volumes = shape[3] if len(shape) == 4 else 1
+    if slope is None:
+        slope, inter = 1.0, 0.0
+    return _Layout(spatial, volumes, dtype, offset, slope, inter)
+
+
+def _check_dtype(dtype: np.dtype, name: str) -> None:
+    """Refuse voxel types that are not one real number per voxel."""
+    if dtype.names is not None or dtype.kind == "V":
+        raise InputImageError(name, "stores RGB colour voxels, not grey-scale intensities.",
+                              "Load the original grey-scale scan (one intensity per voxel).")
+    if dtype.kind == "c":
+        raise InputImageError(name, f"stores complex numbers ({dtype.name}), "
+                              "not a real-valued image.",
+                              "Save the magnitude image as real values (e.g. float32).")
+    if dtype.kind not in "uif" or (dtype.kind == "f" and dtype.itemsize > 8):
+        raise InputImageError(name, f"stores voxels as {dtype.name}, which MeshSeg cannot use.",
+                              "Save it with integer or float32 voxels.")
+
+
+def _check_size(shape: tuple[int, int, int], max_voxels: int, name: str) -> None:
+    """Refuse, from the header alone, a volume too large for the browser."""
+    voxels = shape[0] * shape[1] * shape[2]
+    if voxels > max_voxels or max(shape) > _MAX_AXIS:
+        raise InputImageError(
+            name, f"is too large: {' x '.join(map(str, shape))} voxels "
+            f"({voxels / 1e6:.1f} million; the limit is {max_voxels / 1e6:.1f} million).",
+            "Resample it to about 1 mm voxels (e.g. 256 x 256 x 256) and load that.")
+
+
+def _affine(header, source_format: str) -> np.ndarray:
+    """The voxel-to-world affine nibabel would give the image."""
+    return header.get_affine() if source_format == "mgh" else header.get_best_affine()
+
+
+def _check_geometry(shape: tuple[int, int, int], affine: np.ndarray, min_extent: int,
+                    min_fov_mm: float, name: str) -> None:
+    """Refuse an unusable affine, and a volume too small or too thin to be a head."""
+    if not np.all(np.isfinite(affine)):
+        raise InputImageError(name, "has a voxel-to-world transform with NaN or infinite values.",
+                              "Fix the header's qform/sform (e.g. re-export the scan).")
+    if np.linalg.svd(affine[:3, :3], compute_uv=False).min() <= 1e-6:
+        raise InputImageError(name, "has a singular voxel-to-world transform (a zero voxel size "
+                              "or collapsed axes).", "Fix the header's qform/sform or pixdim.")
+    zooms = nib.affines.voxel_sizes(affine)
+    grid = f"shape {' x '.join(map(str, shape))} at {' x '.join(f'{z:.3g}' for z in zooms)} mm"
+    need = (f"MeshSeg needs a 3D head scan with at least {min_extent} voxels and "
+            f"{min_fov_mm:g} mm along each axis, such as a T1-weighted MRI.")
+    thin = [axis for axis, n in enumerate(shape) if n < min_extent]
+    if thin:
+        raise InputImageError(name, f"is too small to be a head scan: {shape[thin[0]]} voxels "
+                              f"along axis {thin[0] + 1} ({grid}).", need)
+    fov = np.asarray(shape) * zooms
+    if np.count_nonzero(fov < min_fov_mm) >= 2:
+        covered = " x ".join(f"{f:.0f}" for f in fov)
+        raise InputImageError(name, f"covers only {covered} mm, too small to be a head scan "
+                              f"({grid}).", need)
+
+
+def _volume_notices(layout: _Layout) -> tuple[str, ...]:
+    """A notice when only the first volume of a 4D file is used."""
+    if layout.volumes == 1:
+        return ()
+    return (f"4D: using the first of {layout.volumes} volumes.",)
+
+
+def _orientation_notices(header, source_format: str, shape: tuple[int, int, int],
+                         head: bytes) -> tuple:
+    """Notices about a missing orientation, or a qform and sform that disagree."""
+    if source_format == "mgh":
+        if int.from_bytes(head[28:30], "big", signed=True):  # goodRASFlag (nibabel resets it)
+            return ()
+        codes = "".join(nib.aff2axcodes(header.get_affine()))
+        return ("The MGH header has no valid orientation (goodRASFlag is 0): assuming "
+                f"nibabel's default {codes} axes and 1 mm voxels.",)
+    qform_code, sform_code = int(header["qform_code"]), int(header["sform_code"])
+    if qform_code == 0 and sform_code == 0:
+        codes = "".join(nib.aff2axcodes(header.get_best_affine()))
+        return ("The header has no orientation (qform and sform codes are 0): assuming "
+                f"{codes} axes, so left and right may be swapped.",)
+    if qform_code == 0 or sform_code == 0:
+        return ()
+    corners = np.array(list(itertools.product(*[(0, n - 1) for n in shape] + [(1,)]))).T
+    gap = np.linalg.norm((header.get_qform() - header.get_sform()) @ corners, axis=0).max()
+    if gap <= 1e-3:
+        return ()
+    return (f"The header's qform and sform disagree by up to {gap:.3g} mm: using the sform, "
+            "as nibabel does.",)
+
+
+def _read_volume(raw: memoryview, compressed: bool, layout: _Layout, name: str) -> np.ndarray:
+    """The first 3D volume as a writable, native-endian array in Fortran order."""
+    count = layout.shape[0] * layout.shape[1] * layout.shape[2]
+    end = layout.offset + count * layout.dtype.itemsize
+    buffer = _inflate(raw, end, name, drain=True) if compressed else raw[:end]
+    if len(buffer) < end:
+        raise InputImageError(name, f"is truncated: the header describes {end:,} bytes but the "
+                              f"file holds {len(buffer):,}.", _REFETCH)
+    flat = np.frombuffer(buffer, layout.dtype, count, layout.offset)
+    native = layout.dtype.newbyteorder("=")
+    if not compressed:
+        return flat.astype(native).reshape(layout.shape, order="F")
+    if not layout.dtype.isnative:
+        flat = flat.byteswap(inplace=True).view(native)
+    return flat.reshape(layout.shape, order="F")
+
+
+def _apply_scaling(data: np.ndarray, layout: _Layout) -> np.ndarray:
+    """Apply NIfTI scl_slope/scl_inter; scaled integers become float32."""
+    if layout.slope == 1 and layout.inter == 0:
+        return data
+    scaled = data.astype(data.dtype if data.dtype.kind == "f" else np.float32, order="F")
+    scaled *= scaled.dtype.type(layout.slope)
+    scaled += scaled.dtype.type(layout.inter)
+    return scaled
+
+
+def _check_values(data: np.ndarray, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Refuse infinite, mostly-NaN or constant data; fill a few NaN with 0 (with a notice)."""
+    notices = ()
+    if data.dtype.kind == "f":
+        bad = ~np.isfinite(data)
+        n_bad = int(np.count_nonzero(bad))
+        n_nan = int(np.count_nonzero(np.isnan(data[bad]))) if n_bad else 0
+        if n_bad > n_nan:
+            raise InputImageError(name, f"has {n_bad - n_nan:,} infinite voxel values.",
+                                  "Replace them (e.g. with 0) and save the scan again.")
+        if n_nan >= 0.01 * data.size:
+            raise InputImageError(name, f"has {n_nan:,} NaN (not-a-number) voxels, "
+                                  f"{100 * n_nan / data.size:.1f}% of the image.",
+                                  "Re-export the scan with NaN replaced by 0.")
+        if n_nan:
+            data[bad] = 0
+            notices = (f"Replaced {n_nan:,} NaN voxels ({100 * n_nan / data.size:.2g}% of the "
+                       "image) with 0.",)
+    low, high = data.min(), data.max()
+    if low == high:
+        raise InputImageError(name, f"is blank: every voxel has the value {low:g}.",
+                              "Check that this is the right file; a blank volume cannot be "
+                              "segmented.")
+    return data, notices
+
+
+def _to_nifti1(data: np.ndarray, affine: np.ndarray, header, source_format: str):
+    """A Nifti1Image with the given affine; NIfTI-1 headers are kept, others converted."""
+    if source_format == "nifti1":
+        native = "<" if np.little_endian else ">"
+        own = header if header.endianness == native else header.as_byteswapped(native)
+        image = nib.Nifti1Image(data, affine, own)
+        image.set_data_dtype(data.dtype)
+        return image
+    image = nib.Nifti1Image(data, affine)
+    if source_format == "mgh":
+        image.set_qform(affine, code="scanner")
+        image.set_sform(affine, code="scanner")
+        image.header.set_xyzt_units("mm")
+        return image
+    image.set_qform(header.get_qform(), code=int(header["qform_code"]))
+    image.set_sform(header.get_sform(), code=int(header["sform_code"]))
+    image.header.set_xyzt_units(*header.get_xyzt_units())
+    return image
