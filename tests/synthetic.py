@@ -45,3 +45,39 @@ def random_image(shape=(32, 32, 32), affine=None, dtype=np.float32, seed=0) -> n
     rng = np.random.default_rng(seed)
     data = rng.uniform(0, 1000, shape).astype(dtype)
     return nib.Nifti1Image(data, np.eye(4) if affine is None else affine)
+
+
+def permuted_copy(img, axes=(0, 1, 2), flips=(False, False, False)) -> nib.Nifti1Image:
+    """The same image stored with its voxel axes transposed (`axes`) then flipped (`flips`).
+
+    New axis j is old axis axes[j], reversed when flips[j]; the affine is adjusted so every
+    voxel keeps its world position (the manual equivalent of nibabel's as_reoriented).
+    """
+    data = np.transpose(np.asanyarray(img.dataobj), axes)
+    new_to_old = np.zeros((4, 4))
+    new_to_old[3, 3] = 1.0
+    for j, (old, flip) in enumerate(zip(axes, flips, strict=True)):
+        new_to_old[old, j] = -1.0 if flip else 1.0
+        new_to_old[old, 3] = data.shape[j] - 1 if flip else 0.0
+    data = np.flip(data, axis=tuple(j for j in range(3) if flips[j]))
+    affine = img.affine @ new_to_old
+    out = nib.Nifti1Image(np.ascontiguousarray(data), affine)
+    out.set_qform(affine, code=1)
+    out.set_sform(affine, code=1)
+    return out
+
+
+def centred_affine(shape, zooms=(1.0, 1.0, 1.0), axes="RAS", rotation_deg=(0.0, 0.0, 0.0),
+                   centre_mm=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """affine_from(...) with the origin chosen so that voxel (shape-1)/2 sits at `centre_mm`."""
+    affine = affine_from(zooms, axes, rotation_deg)
+    affine[:3, 3] = np.asarray(centre_mm) - affine[:3, :3] @ ((np.asarray(shape) - 1) / 2)
+    return affine
+
+
+def image_bytes(img, compress=False) -> bytes:
+    """The file content of a nibabel image (NIfTI-1/2 or MGH), gzip-compressed if asked."""
+    import gzip
+
+    content = img.to_bytes()
+    return gzip.compress(content, mtime=0) if compress else content
