@@ -189,7 +189,7 @@ def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
 
     yield Progress("normalise", f"Normalising intensities ({card.normalisation})")
     with clock("normalise"):
-        tensor = _tensor(volume if box is None else crop(volume, box), card.normalisation)
+        tensor = _tensor(volume if box is None else crop(volume, box), card.normalisation, name)
     del volume
 
     yield Progress("inference", f"Running {card.title}", fraction=None)
@@ -212,7 +212,7 @@ def _pre_model_box(volume, pre: ModelCard, card: ModelCard, clock, name: str):
     """Run the brain-mask pre-model and return the crop box around its mask."""
     yield Progress("normalise", f"Normalising intensities for {pre.title} ({pre.normalisation})")
     with clock("normalise"):
-        tensor = _tensor(volume, pre.normalisation)
+        tensor = _tensor(volume, pre.normalisation, name)
     yield Progress("premodel", f"Finding the brain with {pre.title}")
     with clock("premodel"):
         mask = yield Infer(pre.id, tensor, step=1, steps=2)
@@ -261,8 +261,13 @@ def _scaled(volume: np.ndarray, grid: dict, name: str) -> np.ndarray:
                               "Is the image empty after conforming?") from err
 
 
-def _tensor(volume: np.ndarray, method: str) -> np.ndarray:
-    return np.ascontiguousarray(normalise(volume, method), dtype=np.float32)[None, None]
+def _tensor(volume: np.ndarray, method: str, name: str) -> np.ndarray:
+    try:
+        normalised = normalise(volume, method)
+    except ValueError as err:
+        raise InputImageError(name, f"its intensities cannot be normalised: {err}",
+                              "Is the image blank inside the model's field of view?") from err
+    return np.ascontiguousarray(normalised, dtype=np.float32)[None, None]
 
 
 def _postprocess(labels: np.ndarray, options: dict) -> np.ndarray:
