@@ -1,0 +1,101 @@
+"""Model cards from the catalog and the parsed weights (no onnx needed)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from meshseg.convert.layers import ConvLayer, count_macs_per_voxel
+from meshseg.convert.tfjs import read_colormap
+from meshseg.errors import ModelError
+from meshseg.models import catalog
+from meshseg.models.card import ModelCard
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def brainchop_classes(folder: Path, facts: dict) -> list[dict]:
+    """Classes of a brainchop model from its colormap (or the catalog's names)."""
+    if facts["colormap"] is not None:
+        return read_colormap(folder / facts["colormap"])
+    names = facts["class_names"]
+    colours = read_colormap(folder.parent / "model5_gw_ae" / "colormap3.json")
+    return [{"index": i, "name": n, "color": colours[i]["color"]} for i, n in enumerate(names)]
+
+
+def _network_facts(layers: list[ConvLayer]) -> dict:
+    hidden = layers[:-1]
+    return {
+        "layers": len(layers),
+        "channels": int(hidden[0].weight.shape[0]) if hidden else 0,
+        "activation": hidden[0].activation if hidden else "linear",
+        "dilations": [layer.dilation for layer in layers],
+        "flops_per_voxel": 2 * count_macs_per_voxel(layers),
+    }
+
+
+def brainchop_card(model_id: str, folder: Path, weights_root: Path, layers: list[ConvLayer],
+                   parameters: int, onnx_info: dict) -> ModelCard:
+    """Card of a brainchop model folder."""
+    facts = catalog.MODELS[model_id]
+    classes = brainchop_classes(folder, facts)
+    if len(classes) != layers[-1].weight.shape[0]:
+        raise ModelError(f"{folder}: {len(classes)} class names but the network has "
+                         f"{layers[-1].weight.shape[0]} outputs.")
+    files = {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
+    up = catalog.BRAINCHOP
+    return ModelCard(
+        id=model_id, title=facts["title"], task=facts["task"],
+        description=facts["description"], classes=classes,
+        normalisation=facts["normalisation"], conform=dict(up["conform"]),
+        pre_model=facts["pre_model"], crop_padding=facts["crop_padding"],
+        crop_threshold=facts["crop_threshold"], parameters=parameters,
+        licence=up["licence"],
+        source={"repo": up["repo"], "commit": up["commit"],
+                "folder": f"{up['folder']}/{model_id}",
+                "local": folder.relative_to(weights_root).as_posix(), "files": files,
+                "upstream_ids": facts["upstream_ids"]},
+        onnx=onnx_info, expects=facts["expects"], metrics={}, notes=facts["notes"],
+        **_network_facts(layers))
+
+
+def stroke_card(folder: Path, weights_root: Path, layers: list[ConvLayer], parameters: int,
+                onnx_info: dict) -> ModelCard:
+    """Card of the arc-meshchop MeshNet-26 stroke model."""
+    facts, up = catalog.STROKE, catalog.ARC_MESHCHOP
+    results_path = folder / facts["results"]
+    if not results_path.is_file():
+        raise ModelError(f"{results_path}: held-out results missing.")
+    results = json.loads(results_path.read_text(encoding="utf-8"))
+    metrics = {key: results[key] for key in ("test_dice", "test_avd", "test_mcc")}
+    metrics["evaluation"] = (f"held-out test set of cross-validation fold "
+                             f"{results['outer_fold']} ({facts['results']})")
+    pairs = zip(facts["class_names"], facts["class_colors"], strict=True)
+    classes = [{"index": i, "name": n, "color": c} for i, (n, c) in enumerate(pairs)]
+    files = {name: sha256_file(folder / name) for name in (facts["checkpoint"], facts["results"])}
+    return ModelCard(
+        id=facts["id"], title=facts["title"], task=facts["task"],
+        description=facts["description"], classes=classes,
+        normalisation=facts["normalisation"], conform=dict(up["conform"]),
+        pre_model=facts["pre_model"], crop_padding=facts["crop_padding"],
+        crop_threshold=facts["crop_threshold"], parameters=parameters,
+        licence=up["licence"],
+        source={"repo": up["repo"], "commit": up["commit"],
+                "folder": f"{up['folder']}/{facts['upstream_file']}",
+                "local": folder.relative_to(weights_root).as_posix(), "files": files},
+        onnx=onnx_info, expects=facts["expects"], metrics=metrics, notes=facts["notes"],
+        **_network_facts(layers))
+
+
+def build_card(weights_dir: str | Path, network, onnx_info: dict) -> ModelCard:
+    """Card of a parsed :class:`meshseg.convert.sources.Network`."""
+    weights_dir = Path(weights_dir)
+    if network.model_id == catalog.STROKE["id"]:
+        return stroke_card(network.folder, weights_dir, network.layers, network.parameters,
+                           onnx_info)
+    return brainchop_card(network.model_id, network.folder, weights_dir, network.layers,
+                          network.parameters, onnx_info)
