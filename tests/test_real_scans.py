@@ -76,3 +76,23 @@ def test_six_orientations_give_the_same_brain(orientation_masks):
     volumes = [mask.sum() * abs(np.linalg.det(affine[:3, :3])) / 1000
                for mask, affine in orientation_masks.values()]
     assert 900 <= min(volumes) and max(volumes) <= 2000, volumes
+
+
+def test_upstream_crop_gives_the_same_labels_as_the_whole_volume(data_dir, models_dir):
+    cards = {card.id: card for card in read_index(models_dir / "index.json")}
+    runner = OnnxRunner(models_dir, cards)
+    shapes = []
+
+    def infer(model_id, tensor):
+        shapes.append(tensor.shape[2:])
+        return runner(model_id, tensor)
+
+    data = (data_dir / "t1_crop.nii.gz").read_bytes()
+    cropped = run_job(Job(data, "t1_crop.nii.gz", cards, MODEL), infer).labels
+    whole = run_job(Job(data, "t1_crop.nii.gz", cards, MODEL, {"crop": False}), infer).labels
+    assert shapes[1] == (256, 256, 256)
+    assert np.prod(shapes[0]) < 0.65 * 256 ** 3, f"crop {shapes[0]} saves too little"
+    a, b = cropped > 0, whole > 0
+    dice = 2 * (a & b).sum() / (a.sum() + b.sum())
+    assert dice >= 0.99, f"brain Dice cropped vs whole volume {dice:.4f}"
+    assert (cropped == whole).mean() >= 0.999

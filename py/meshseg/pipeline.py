@@ -35,6 +35,7 @@ DEFAULT_OPTIONS = {
     "largest_component": True,  # upstream post-processing
     "clean_classes": False,     # per-class removal of small islands
     "resample": "majority",     # native mapping: "majority" vote or "nearest"
+    "crop": True,               # crop to the brain/head box as upstream does (card.crop)
 }
 
 
@@ -184,15 +185,19 @@ def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
 
     steps = 2 if card.pre_model else 1
     box = None
-    if card.pre_model:
+    if card.pre_model and options["crop"]:
         box = yield from _pre_model_box(volume, cards[card.pre_model], card, clock, name)
 
     yield Progress("normalise", f"Normalising intensities ({card.normalisation})")
     with clock("normalise"):
-        tensor = _tensor(volume if box is None else crop(volume, box), card.normalisation, name)
-    del volume
+        normalised = _normalised(volume, card.normalisation, name)
+        del volume
+        if options["crop"] and card.crop and box is None:
+            box = _intensity_box(normalised, card)
+        tensor = _tensor(normalised if box is None else crop(normalised, box))
+        del normalised
 
-    yield Progress("inference", f"Running {card.title}", fraction=None)
+    yield Progress("inference", f"Running {card.title} on {_shape_text(tensor.shape[2:])} voxels")
     with clock("inference"):
         labels = yield Infer(card.id, tensor, step=steps, steps=steps)
     del tensor
@@ -212,7 +217,7 @@ def _pre_model_box(volume, pre: ModelCard, card: ModelCard, clock, name: str):
     """Run the brain-mask pre-model and return the crop box around its mask."""
     yield Progress("normalise", f"Normalising intensities for {pre.title} ({pre.normalisation})")
     with clock("normalise"):
-        tensor = _tensor(volume, pre.normalisation, name)
+        tensor = _tensor(_normalised(volume, pre.normalisation, name))
     yield Progress("premodel", f"Finding the brain with {pre.title}")
     with clock("premodel"):
         mask = yield Infer(pre.id, tensor, step=1, steps=2)
@@ -261,13 +266,35 @@ def _scaled(volume: np.ndarray, grid: dict, name: str) -> np.ndarray:
                               "Is the image empty after conforming?") from err
 
 
-def _tensor(volume: np.ndarray, method: str, name: str) -> np.ndarray:
+def _normalised(volume: np.ndarray, method: str, name: str) -> np.ndarray:
     try:
-        normalised = normalise(volume, method)
+        return normalise(volume, method)
     except ValueError as err:
         raise InputImageError(name, f"its intensities cannot be normalised: {err}",
                               "Is the image blank inside the model's field of view?") from err
-    return np.ascontiguousarray(normalised, dtype=np.float32)[None, None]
+
+
+def _intensity_box(normalised: np.ndarray, card: ModelCard):
+    """Upstream's crop without a pre-model: voxels above a fraction of the maximum
+    (``crop_threshold``) or above zero, bounding box plus ``crop_padding``.
+
+    Returns None (no crop) when no voxel qualifies.
+    """
+    if card.crop_threshold:
+        mask = normalised > card.crop_threshold * float(normalised.max())
+    else:
+        mask = normalised > 0
+    if not mask.any():
+        return None
+    return bounding_box(mask, pad=card.crop_padding)
+
+
+def _tensor(volume: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(volume, dtype=np.float32)[None, None]
+
+
+def _shape_text(shape) -> str:
+    return "x".join(str(int(n)) for n in shape)
 
 
 def _postprocess(labels: np.ndarray, options: dict) -> np.ndarray:

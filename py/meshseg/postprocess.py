@@ -39,8 +39,9 @@ def clean_classes(labels: np.ndarray, min_voxels: int = 64) -> np.ndarray:
     """Remove small islands of each class, refilling them from the nearest other voxel.
 
     For every non-zero class, the largest 26-connected component is kept and other
-    components smaller than `min_voxels` are dropped and each of their voxels takes the label of the nearest voxel that was
-    kept (background included), so the segmentation has no holes where islands were.
+    components smaller than `min_voxels` are dropped; each of their voxels takes the
+    label of the nearest voxel that was kept (background included), so the
+    segmentation has no holes where islands were.
 
     Parameters
     ----------

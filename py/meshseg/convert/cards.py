@@ -60,7 +60,7 @@ def brainchop_card(model_id: str, folder: Path, weights_root: Path, layers: list
                 "local": folder.relative_to(weights_root).as_posix(), "files": files,
                 "upstream_ids": facts["upstream_ids"]},
         onnx=onnx_info, expects=facts["expects"], metrics={}, notes=facts["notes"],
-        **_network_facts(layers))
+        crop=True, **_network_facts(layers))
 
 
 def stroke_card(folder: Path, weights_root: Path, layers: list[ConvLayer], parameters: int,
@@ -88,7 +88,7 @@ def stroke_card(folder: Path, weights_root: Path, layers: list[ConvLayer], param
                 "folder": f"{up['folder']}/{facts['upstream_file']}",
                 "local": folder.relative_to(weights_root).as_posix(), "files": files},
         onnx=onnx_info, expects=facts["expects"], metrics=metrics, notes=facts["notes"],
-        **_network_facts(layers))
+        crop=facts["crop"], **_network_facts(layers))
 
 
 def build_card(weights_dir: str | Path, network, onnx_info: dict) -> ModelCard:

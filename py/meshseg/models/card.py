@@ -64,6 +64,10 @@ class ModelCard:
         Published held-out scores, if any.
     notes : str
         Anything a user should know (choices made during conversion).
+    crop : bool
+        Whether inference runs on the bounding box of a mask (pre-model output,
+        intensity threshold, or non-zero input) plus ``crop_padding``, as upstream
+        brainchop does; False for models trained on the whole grid (stroke).
     """
 
     id: str
@@ -88,6 +92,7 @@ class ModelCard:
     expects: str = ""
     metrics: dict = field(default_factory=dict)
     notes: str = ""
+    crop: bool = True
 
     def __post_init__(self) -> None:
         if self.normalisation not in NORMALISATIONS:

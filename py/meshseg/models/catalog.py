@@ -132,6 +132,7 @@ STROKE = {
                    "(MeshNet-26, 10 layers, batch normalisation folded into the convolutions).",
     "expects": "T2-weighted scans of stroke patients",
     "normalisation": "minmax", "pre_model": None, "crop_padding": 0, "crop_threshold": None,
+    "crop": False,
     "checkpoint": "meshnet26_stroke_fold0.pt",
     "results": "results_fold0.json",
     "upstream_file": "final.pt",
