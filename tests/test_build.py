@@ -1,0 +1,193 @@
+"""Build-level checks: dist/ contents, pinned checksums, the Space README and the
+local server's headers. Builds the real site once per session (about 15 s with a
+warm download cache)."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import importlib.util
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+from meshseg.serve import make_server
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_build_module():
+    spec = importlib.util.spec_from_file_location("meshseg_build", ROOT / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build_py = _load_build_module()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory, weights_dir, data_dir) -> Path:
+    out = tmp_path_factory.mktemp("build") / "dist"
+    build_py.build(out, weights_dir, data_dir / "t1_crop.nii.gz")
+    return out
+
+
+@pytest.fixture(scope="session")
+def lock() -> dict:
+    return json.loads((build_py.NODE_MODULES / "pyodide" / "pyodide-lock.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def server(dist):
+    server = make_server(dist, port=0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def get(port: int, path: str) -> tuple[http.client.HTTPResponse, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", path, headers={"Accept-Encoding": "gzip"})
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response, body
+
+
+def test_pyodide_packages_match_the_lock(dist, lock):
+    packages = build_py.resolve_lock(lock, build_py.PYODIDE_PACKAGES)
+    assert {entry["name"] for entry in packages} == {"numpy", "scipy", "openblas", "packaging"}
+    for entry in packages:
+        assert sha256(dist / "pyodide" / entry["file_name"]) == entry["sha256"], entry["name"]
+
+
+def test_pyodide_core_is_the_npm_release(dist):
+    for name in build_py.PYODIDE_CORE:
+        source = build_py.NODE_MODULES / "pyodide" / name
+        assert sha256(dist / "pyodide" / name) == sha256(source), name
+
+
+def test_a_tampered_pyodide_package_stops_the_build(tmp_path, lock, weights_dir, data_dir,
+                                                     capsys):
+    numpy = lock["packages"]["numpy"]["file_name"]
+    release = tmp_path / "pyodide-release"
+    release.mkdir()
+    (release / numpy).write_bytes(b"not the numpy wheel")
+    out = tmp_path / "dist"
+    status = build_py.main(["--out", str(out), "--weights", str(weights_dir), "--example",
+                            str(data_dir / "t1_crop.nii.gz"), "--pyodide-dist", str(release)])
+    error = capsys.readouterr().err
+    assert status == 1
+    assert numpy in error and "does not match pyodide-lock.json" in error
+    assert not (out / "pyodide" / numpy).exists()
+    assert not (out / "version.json").exists()
+
+
+def test_a_release_folder_with_the_official_files_is_accepted(tmp_path, dist, lock):
+    release = tmp_path / "pyodide-release"
+    release.mkdir()
+    numpy = lock["packages"]["numpy"]["file_name"]
+    shutil.copyfile(dist / "pyodide" / numpy, release / numpy)
+    dest = tmp_path / "out"
+    dest.mkdir()
+    reader = build_py.package_reader(release, tmp_path / "cache")
+    build_py.copy_pyodide_packages(lock, ["numpy"], reader, dest)
+    assert [p.name for p in dest.iterdir()] == [numpy]
+
+
+def test_dist_has_the_page_runtime_and_models(dist):
+    expected = ["index.html", "js/segmenter-client.js", "js/worker/worker.js",
+                "js/worker/protocol.js", "js/worker/python-runtime.js",
+                "js/worker/inference.js", "js/worker/backend.js", "niivue/index.js",
+                "example/t1_crop.nii.gz", "README.md", "version.json", "models/index.json"]
+    expected += [f"ort/{name}" for name in build_py.ORT_FILES]
+    missing = [name for name in expected if not (dist / name).is_file()]
+    assert missing == []
+    assert sorted(p.name for p in (dist / "ort").iterdir()) == sorted(build_py.ORT_FILES)
+
+
+def test_wheel_manifest_lists_the_wheels_in_dist(dist):
+    manifest = json.loads((dist / "wheels" / "manifest.json").read_text())["wheels"]
+    on_disk = sorted(p.name for p in (dist / "wheels").glob("*.whl"))
+    assert sorted(manifest) == on_disk
+    assert {name.split("-")[0] for name in manifest} == {"nibabel", "typing_extensions",
+                                                          "meshseg"}
+    assert "nibabel-5.4.2-py3-none-any.whl" in manifest
+
+
+def test_models_match_their_cards_and_version_json(dist):
+    index = json.loads((dist / "models" / "index.json").read_text())
+    version = json.loads((dist / "version.json").read_text())
+    assert index["models"], "no models converted"
+    for card in index["models"]:
+        assert sha256(dist / "models" / card["onnx"]["file"]) == card["onnx"]["sha256"]
+    assert version["models"] == {c["id"]: c["onnx"]["sha256"] for c in index["models"]}
+
+
+def test_version_json_names_the_components(dist):
+    version = json.loads((dist / "version.json").read_text())
+    assert version["pyodide"] == "0.27.7"
+    assert (version["numpy"], version["scipy"], version["nibabel"]) == ("2.0.2", "1.14.1",
+                                                                        "5.4.2")
+    assert version["onnxruntimeWeb"] == "1.30.0" and version["niivue"] == "0.69.0"
+    assert version["example"] == "example/t1_crop.nii.gz"
+    assert len(version["commit"]) == 40
+    assert version["built"].endswith("Z")
+
+
+def test_space_readme_front_matter(dist):
+    text = (dist / "README.md").read_text(encoding="utf-8")
+    _, front, body = text.split("---\n", 2)
+    meta = yaml.safe_load(front)
+    assert meta["sdk"] == "static" and meta["app_file"] == "index.html"
+    assert meta["custom_headers"] == {
+        "cross-origin-embedder-policy": "require-corp",
+        "cross-origin-opener-policy": "same-origin",
+        "cross-origin-resource-policy": "cross-origin",
+    }
+    assert meta["title"] and meta["emoji"] and meta["colorFrom"] and meta["colorTo"]
+    assert "# MeshSeg" in body
+
+
+@pytest.mark.parametrize("path, mime", [
+    ("/index.html", "text/html"),
+    ("/js/worker/worker.js", "text/javascript"),
+    ("/pyodide/pyodide.mjs", "text/javascript"),
+    ("/pyodide/pyodide.asm.wasm", "application/wasm"),
+    ("/pyodide/pyodide-lock.json", "application/json"),
+    ("/pyodide/python_stdlib.zip", "application/zip"),
+    ("/wheels/nibabel-5.4.2-py3-none-any.whl", "application/zip"),
+    ("/models/model5_gw_ae/model.onnx", "application/octet-stream"),
+    ("/example/t1_crop.nii.gz", "application/gzip"),
+])
+def test_server_sends_isolation_headers_and_mime_types(dist, server, path, mime):
+    response, body = get(server, path)
+    assert response.status == 200
+    assert response.getheader("Content-Type").split(";")[0] == mime
+    assert response.getheader("Cross-Origin-Opener-Policy") == "same-origin"
+    assert response.getheader("Cross-Origin-Embedder-Policy") == "require-corp"
+    assert response.getheader("Cross-Origin-Resource-Policy") == "cross-origin"
+    assert response.getheader("Content-Encoding") is None
+    assert body == (dist / path.lstrip("/")).read_bytes()
+
+
+def test_server_isolation_headers_on_errors_too(server):
+    response, _ = get(server, "/no/such/file.js")
+    assert response.status == 404
+    assert response.getheader("Cross-Origin-Embedder-Policy") == "require-corp"
+
+
+def test_server_refuses_a_folder_without_a_site(tmp_path):
+    with pytest.raises(FileNotFoundError, match="build the site first"):
+        make_server(tmp_path, port=0)
