@@ -1,0 +1,143 @@
+// NiiVue viewer: the input scan (from the user's own bytes) in multiplanar + 3D render layout,
+// the native-space label mask as an overlay coloured from the model card, an opacity slider,
+// and the label name under the cursor.
+
+import { MULTIPLANAR_TYPE, NVImage, Niivue, SHOW_RENDER } from '../../niivue/index.js';
+
+/**
+ * NiiVue label colormap ({R, G, B, A, I, labels}) from model card classes; background (0) clear.
+ * @param {{index: number, name: string, color: number[]}[]} classes
+ * @returns {{R: number[], G: number[], B: number[], A: number[], I: number[], labels: string[]}}
+ */
+export function labelColormap(classes) {
+  const sorted = [...classes].sort((a, b) => a.index - b.index);
+  return {
+    R: sorted.map((cls) => cls.color[0]),
+    G: sorted.map((cls) => cls.color[1]),
+    B: sorted.map((cls) => cls.color[2]),
+    A: sorted.map((cls) => (cls.index === 0 ? 0 : 255)),
+    I: sorted.map((cls) => cls.index),
+    labels: sorted.map((cls) => cls.name),
+  };
+}
+
+/**
+ * Manage the viewer.
+ * @param {object} elements
+ * @param {HTMLCanvasElement} elements.canvas
+ * @param {HTMLElement} elements.message - overlay text shown when there is nothing to draw
+ * @param {HTMLInputElement} elements.opacity - range 0..1 for the label overlay
+ * @param {HTMLOutputElement} elements.opacityValue
+ * @param {HTMLElement} elements.cursorLabel - label name under the cursor
+ * @returns {{showScan: Function, showLabels: Function, clearLabels: Function}}
+ */
+export function createViewer({ canvas, message, opacity, opacityValue, cursorLabel }) {
+  const nv = new Niivue({
+    backColor: [0, 0, 0, 1],
+    show3Dcrosshair: true,
+    multiplanarShowRender: SHOW_RENDER.ALWAYS,
+    multiplanarLayout: MULTIPLANAR_TYPE.GRID,
+    dragAndDropEnabled: false,
+    isResizeCanvas: true,
+    logLevel: 'error',
+  });
+  let names = new Map();
+  let generation = 0;
+
+  function say(text) {
+    message.textContent = text;
+    message.hidden = text === '';
+  }
+
+  const ready = nv.attachToCanvas(canvas).then(
+    () => {
+      nv.setSliceType(nv.sliceTypeMultiplanar);
+      return true;
+    },
+    (error) => {
+      say(`The viewer is not available in this browser (${error.message}). Segmentation and downloads still work.`);
+      return false;
+    },
+  );
+
+  function clearVolumes() {
+    while (nv.volumes.length > 0) {
+      nv.removeVolume(nv.volumes[nv.volumes.length - 1]);
+    }
+  }
+
+  function labelAt(location) {
+    const value = location.values?.[1]?.value;
+    if (value === undefined || Number.isNaN(value)) {
+      return '';
+    }
+    const index = Math.round(value);
+    return `Label under cursor: ${index} ${names.get(index) ?? ''}`.trim();
+  }
+
+  nv.onLocationChange = (location) => {
+    cursorLabel.textContent = labelAt(location);
+  };
+
+  opacity.addEventListener('input', () => {
+    opacityValue.value = `${Math.round(Number(opacity.value) * 100)}%`;
+    if (nv.volumes.length > 1) {
+      nv.setOpacity(1, Number(opacity.value));
+    }
+  });
+
+  /** Show a scan ({name, bytes}); resolves false (with a message shown) if it cannot be drawn. */
+  async function showScan(file) {
+    if (!(await ready)) {
+      return false;
+    }
+    const mine = ++generation;
+    say('Loading the scan into the viewer…');
+    cursorLabel.textContent = '';
+    clearVolumes();
+    try {
+      const image = await NVImage.loadFromUrl({ url: file.bytes.slice(0), name: file.name, colormap: 'gray' });
+      if (mine !== generation) {
+        return false;
+      }
+      nv.addVolume(image);
+      say('');
+      return true;
+    } catch (error) {
+      say(`The viewer cannot display ${file.name} (${error.message}). Segmentation may still work.`);
+      return false;
+    }
+  }
+
+  /** Overlay the label mask (native-space NIfTI bytes) with colours from the card classes. */
+  async function showLabels(bytes, name, classes) {
+    if (!(await ready) || nv.volumes.length === 0) {
+      return false;
+    }
+    while (nv.volumes.length > 1) {
+      nv.removeVolume(nv.volumes[1]);
+    }
+    try {
+      const labels = await NVImage.loadFromUrl({ url: bytes.slice(0), name, opacity: Number(opacity.value) });
+      labels.setColormapLabel(labelColormap(classes));
+      names = new Map(classes.map((cls) => [cls.index, cls.name]));
+      nv.addVolume(labels);
+      return true;
+    } catch (error) {
+      say(`The viewer cannot overlay the labels (${error.message}). The downloads are complete.`);
+      return false;
+    }
+  }
+
+  async function clearLabels() {
+    if (!(await ready)) {
+      return;
+    }
+    while (nv.volumes.length > 1) {
+      nv.removeVolume(nv.volumes[1]);
+    }
+    cursorLabel.textContent = '';
+  }
+
+  return { showScan, showLabels, clearLabels };
+}

@@ -1,0 +1,169 @@
+// Helpers for the browser tests: the test server, the browser, request recording,
+// the page's status, and reading NIfTI geometry with nibabel.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import config from '../../playwright.config.js';
+
+/**
+ * Start `python -m meshseg.serve <dist> --port <port>` and wait until it listens.
+ * @returns {Promise<{origin: string, stop: () => Promise<void>, log: () => string}>}
+ */
+export async function startServer() {
+  if (!fs.existsSync(path.join(config.dist, 'index.html'))) {
+    throw new Error(`${config.dist}/index.html not found: run \`python3 build.py\` before the e2e tests.`);
+  }
+  const env = { ...process.env, PYTHONPATH: [path.join(config.root, 'py'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  const child = spawn('python3', ['-m', 'meshseg.serve', config.dist, '--port', String(config.port), '--host', config.host, '--quiet'],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const origin = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the test server did not start in ${config.timeouts.serverStart} ms:\n${output}`)),
+      config.timeouts.serverStart);
+    const onData = (chunk) => {
+      output += chunk;
+      const match = output.match(/at (http:\/\/[^/\s]+)\//);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the test server exited with code ${code}:\n${output}`));
+    });
+  });
+  return {
+    origin,
+    log: () => output,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) {
+        resolve();
+        return;
+      }
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/**
+ * Launch Chromium with the shared settings and a fresh user-data dir.
+ * @returns {Promise<{context: import('playwright-core').BrowserContext, close: () => Promise<void>}>}
+ */
+export async function launchBrowser() {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshseg-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: config.executablePath,
+    headless: true,
+    args: config.launchArgs,
+    viewport: config.viewport,
+    acceptDownloads: true,
+  });
+  context.setDefaultTimeout(config.timeouts.action);
+  return {
+    context,
+    async close() {
+      await context.close();
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Record every URL the browser asks for: page and worker requests (reported on the context)
+ * and the scripts of workers the page starts.
+ * @param {import('playwright-core').BrowserContext} context
+ * @param {import('playwright-core').Page} page
+ * @returns {string[]} the list, filled as requests happen
+ */
+export function recordRequests(context, page) {
+  const urls = [];
+  context.on('request', (request) => urls.push(request.url()));
+  page.on('worker', (worker) => urls.push(worker.url()));
+  return urls;
+}
+
+/** URLs that went anywhere but `origin` (data: and blob: URLs are local). */
+export function foreignUrls(urls, origin) {
+  return urls.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:') && !url.startsWith('blob:'));
+}
+
+/** The status element's state and text. */
+export async function readStatus(page) {
+  const status = page.getByTestId('status');
+  return { state: await status.getAttribute('data-state'), text: (await status.textContent()).trim() };
+}
+
+/**
+ * Wait until the status is in one of `states`; the error names the status seen last.
+ * @returns {Promise<{state: string, text: string}>}
+ */
+export async function waitForState(page, states, timeout) {
+  try {
+    await page.waitForFunction(
+      (wanted) => wanted.includes(document.querySelector('[data-testid="status"]')?.dataset.state),
+      states, { timeout, polling: 250 },
+    );
+  } catch (error) {
+    const seen = await readStatus(page);
+    throw new Error(`status did not reach ${states.join('|')} within ${timeout / 1000} s; `
+      + `it is ${seen.state}: "${seen.text}" (${error.message.split('\n')[0]})`);
+  }
+  return readStatus(page);
+}
+
+/** Fail with the status text unless the status is `state`. */
+export function expectState(seen, state) {
+  if (seen.state !== state) {
+    throw new Error(`expected status ${state}, got ${seen.state}: "${seen.text}"`);
+  }
+}
+
+/** The page's stats table as rows of {label, name, voxels, ml}. */
+export async function readStatsTable(page) {
+  const rows = await page.getByTestId('stats').locator('tbody tr').evaluateAll((trs) => trs.map(
+    (tr) => [...tr.cells].map((td) => td.textContent.trim()),
+  ));
+  const number = (text) => Number(text.replaceAll(',', ''));
+  return rows.map(([label, name, voxels, ml]) => ({ label: number(label), name, voxels: number(voxels), ml: number(ml) }));
+}
+
+/**
+ * Click a download link (by test id) and save the file under the artifact dir.
+ * @returns {Promise<string>} the saved file's path
+ */
+export async function download(page, testId, prefix) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
+  const target = path.join(config.artifactDir, `${prefix}-${download.suggestedFilename()}`);
+  await download.saveAs(target);
+  return target;
+}
+
+/**
+ * Shape and affine of a NIfTI/MGZ file as nibabel sees them.
+ * @returns {{shape: number[], affine: number[][]}}
+ */
+export function niftiGeometry(file) {
+  const script = 'import json, sys, nibabel as nib\n'
+    + 'img = nib.load(sys.argv[1])\n'
+    + 'print(json.dumps({"shape": list(img.shape), "affine": img.affine.tolist()}))';
+  const done = spawnSync('python3', ['-c', script, file], { encoding: 'utf-8' });
+  if (done.status !== 0) {
+    throw new Error(`nibabel could not read ${file}:\n${done.stderr}`);
+  }
+  return JSON.parse(done.stdout);
+}
+
+/** Throw unless two affines agree within `tolerance` everywhere. */
+export function expectAffineClose(actual, expected, tolerance = 1e-4) {
+  const worst = Math.max(...actual.flat().map((value, i) => Math.abs(value - expected.flat()[i])));
+  if (!(worst <= tolerance)) {
+    throw new Error(`affines differ by ${worst}:\nactual   ${JSON.stringify(actual)}\nexpected ${JSON.stringify(expected)}`);
+  }
+}

@@ -1,0 +1,163 @@
+// End-to-end: the built page (dist/) in Chromium, served by meshseg.serve, one browser page shared
+// by all tests (the runtime starts once). Needs `python3 build.py` first. Run: node --test tests/e2e/
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import config from '../../playwright.config.js';
+import {
+  download, expectAffineClose, expectState, foreignUrls, launchBrowser, niftiGeometry,
+  readStatsTable, readStatus, recordRequests, startServer, waitForState,
+} from './helpers.mjs';
+
+const MODEL = 'model5_gw_ae';
+const EXAMPLE = path.join(config.sharedData, 't1_crop.nii.gz');
+const PSR = path.join(config.sharedData, 'nifti_space', 'PSR.nii.gz');
+const COMPLEX = path.join(config.sharedData, 'complex_image.nii.gz');
+const { timeouts } = config;
+
+let server;
+let browser;
+let page;
+let requests;
+const pageErrors = [];
+
+async function chooseFile(file) {
+  await page.getByTestId('file-input').setInputFiles(file);
+  await page.getByTestId('run').waitFor({ state: 'visible' });
+  await page.waitForSelector('[data-testid="run"]:not([disabled])', { timeout: timeouts.action });
+}
+
+async function runTo(states) {
+  await page.getByTestId('run').click();
+  return waitForState(page, states, timeouts.run);
+}
+
+function logStageTimings(label, text) {
+  process.stdout.write(`# ${label}: ${text}\n`);
+}
+
+before(async () => {
+  fs.mkdirSync(config.artifactDir, { recursive: true });
+  server = await startServer();
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+  requests = recordRequests(browser.context, page);
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') {
+      process.stdout.write(`# console error: ${message.text()}\n`);
+    }
+  });
+  await page.goto(`${server.origin}/`);
+  const seen = await waitForState(page, ['idle', 'error'], timeouts.runtime);
+  expectState(seen, 'idle');
+  await page.getByTestId('model-select').selectOption(MODEL);
+}, { timeout: timeouts.runtime + timeouts.serverStart + 30_000 });
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('the page lists the built models, shows versions, and its drop zone works from the keyboard', { timeout: timeouts.test }, async () => {
+  const index = JSON.parse(fs.readFileSync(path.join(config.dist, 'models', 'index.json'), 'utf-8'));
+  const options = await page.getByTestId('model-select').locator('option').evaluateAll((els) => els.map((el) => el.value));
+  assert.deepEqual(options, index.models.map((card) => card.id));
+  const selected = index.models.find((card) => card.id === MODEL);
+  assert.match(await page.locator('#model-card').textContent(), new RegExp(`Labels${selected.classes.length}Parameters`));
+
+  await page.locator('[data-testid="about"] summary').click();
+  const about = await page.getByTestId('about').textContent();
+  for (const text of ['Pyodide', 'nibabel', 'onnxruntime-web', 'NiiVue', 'Inference backend', 'Nothing is uploaded']) {
+    assert.ok(about.includes(text), `About panel lacks "${text}"`);
+  }
+  for (const card of index.models) {
+    assert.ok(about.includes(card.onnx.sha256), `About panel lacks the sha256 of ${card.id}`);
+  }
+  await page.locator('[data-testid="about"] summary').click();
+
+  const chooser = page.waitForEvent('filechooser');
+  await page.locator('#drop-zone').focus();
+  await page.keyboard.press('Enter');
+  await chooser;
+});
+
+test('the example scan segments to a plausible brain volume and a mask on its grid', { timeout: timeouts.test }, async () => {
+  await page.getByTestId('example').click();
+  await page.waitForSelector('[data-testid="run"]:not([disabled])');
+  expectState(await runTo(['done', 'error']), 'done');
+
+  const rows = await readStatsTable(page);
+  const brain = rows.filter((row) => row.label !== 0).reduce((sum, row) => sum + row.ml, 0);
+  assert.ok(brain > 1000 && brain < 1800, `brain volume ${brain} mL outside 1000..1800 (rows ${JSON.stringify(rows)})`);
+
+  const csv = fs.readFileSync(await download(page, 'download-csv', 'example'), 'utf-8').trim().split('\n');
+  assert.equal(csv[0], 'label,name,voxels,ml');
+  assert.equal(csv.length - 1, rows.length, `CSV has ${csv.length - 1} rows, the table ${rows.length}`);
+  const json = JSON.parse(fs.readFileSync(await download(page, 'download-json', 'example'), 'utf-8'));
+  assert.ok(JSON.stringify(json).includes(rows[0].name), 'the JSON download does not list the table\'s labels');
+
+  const mask = await download(page, 'download-mask', 'example');
+  const got = niftiGeometry(mask);
+  const want = niftiGeometry(EXAMPLE);
+  assert.deepEqual(got.shape, want.shape);
+  expectAffineClose(got.affine, want.affine);
+
+  logStageTimings('example stage timings', await page.locator('#run-summary').textContent());
+  await page.screenshot({ path: path.join(config.artifactDir, 'meshseg-done.png'), fullPage: true });
+});
+
+test('unreadable files give an error naming the file and leave the page usable', { timeout: timeouts.test }, async () => {
+  const textFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meshseg-e2e-')), 'not-a-scan.nii.gz');
+  fs.writeFileSync(textFile, 'this is a text file, not a NIfTI image\n');
+  for (const file of [COMPLEX, textFile]) {
+    await chooseFile(file);
+    const seen = await runTo(['done', 'error']);
+    expectState(seen, 'error');
+    assert.ok(seen.text.includes(path.basename(file)), `error message does not name ${path.basename(file)}: "${seen.text}"`);
+    assert.equal(await page.getByTestId('stats').isVisible(), false, 'a stats table is shown after an error');
+  }
+});
+
+test('a non-1 mm, non-LIA scan (PSR) gives a mask on the input grid, after errors', { timeout: timeouts.test }, async () => {
+  await chooseFile(PSR);
+  expectState(await runTo(['done', 'error']), 'done');
+  const mask = await download(page, 'download-mask', 'psr');
+  const got = niftiGeometry(mask);
+  const want = niftiGeometry(PSR);
+  assert.deepEqual(got.shape, want.shape);
+  expectAffineClose(got.affine, want.affine);
+  logStageTimings('PSR stage timings', await page.locator('#run-summary').textContent());
+});
+
+test('cancel during a run returns to a usable page, and the next run works', { timeout: timeouts.test }, async () => {
+  await chooseFile(PSR);
+  await page.getByTestId('run').click();
+  // Cancel as soon as the scan is being processed (the whole run can take only seconds).
+  await page.waitForFunction(
+    () => ['load', 'conform', 'normalise', 'inference'].includes(document.querySelector('#stages li.current')?.dataset.stage)
+      || document.querySelector('[data-testid="status"]').dataset.state !== 'running',
+    null, { timeout: timeouts.run, polling: 50 },
+  );
+  expectState(await readStatus(page), 'running');
+  await page.getByTestId('cancel').click();
+  const cancelled = await waitForState(page, ['idle', 'error'], timeouts.action);
+  assert.ok(cancelled.state === 'idle' || /cancel/i.test(cancelled.text), `unexpected state after cancel: ${JSON.stringify(cancelled)}`);
+  assert.equal(await page.getByTestId('run').isEnabled(), true, 'Run is not enabled after cancel');
+  assert.equal(await page.getByTestId('cancel').isEnabled(), false, 'Cancel is still enabled after cancel');
+
+  expectState(await runTo(['done', 'error']), 'done');
+  assert.ok((await readStatsTable(page)).length > 1, 'no stats rows after the run that followed a cancel');
+});
+
+test('no request leaves the test server and the page throws nothing', () => {
+  // The worker's own fetches (Pyodide, wheels, ONNX Runtime, the model) must be among those recorded.
+  for (const part of ['/js/worker/worker.js', '/pyodide/', '/wheels/', '/ort/', `/models/${MODEL}/`]) {
+    assert.ok(requests.some((url) => url.includes(part)), `no recorded request for ${part}: worker requests are not being seen`);
+  }
+  assert.deepEqual(foreignUrls(requests, server.origin), []);
+  assert.deepEqual(pageErrors, []);
+});
