@@ -80,13 +80,14 @@ class Result:
     notices: list[str]
     timings: dict[str, float]
     scan_info: dict
+    work: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-able summary (no bytes, no arrays)."""
         return {
             "model_id": self.model_id, "space": self.space, "mask_name": self.mask_name,
             "stats": self.stats, "notices": self.notices, "timings": self.timings,
-            "scan_info": self.scan_info,
+            "scan_info": self.scan_info, "work": self.work,
         }
 
 
@@ -172,6 +173,7 @@ def run_job(job: Job, infer, on_progress=None) -> Result:
 def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
     timings: dict[str, float] = {}
     clock = _Clock(timings)
+    work: list[dict] = []
 
     yield Progress("load", f"Reading {name}")
     with clock("load"):
@@ -186,7 +188,7 @@ def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
     steps = 2 if card.pre_model else 1
     box = None
     if card.pre_model and options["crop"]:
-        box = yield from _pre_model_box(volume, cards[card.pre_model], card, clock, name)
+        box = yield from _pre_model_box(volume, cards[card.pre_model], card, clock, name, work)
 
     yield Progress("normalise", f"Normalising intensities ({card.normalisation})")
     with clock("normalise"):
@@ -199,6 +201,7 @@ def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
 
     yield Progress("inference", f"Running {card.title} on {_shape_text(tensor.shape[2:])} voxels")
     with clock("inference"):
+        work.append(_work(card, tensor.shape[2:]))
         labels = yield Infer(card.id, tensor, step=steps, steps=steps)
     del tensor
     if box is not None:
@@ -209,17 +212,18 @@ def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
         labels = _postprocess(labels, options)
 
     result = yield from _output(scan, conformed, labels, card, options, clock)
-    result.timings = timings
+    result.timings, result.work = timings, work
     return result
 
 
-def _pre_model_box(volume, pre: ModelCard, card: ModelCard, clock, name: str):
+def _pre_model_box(volume, pre: ModelCard, card: ModelCard, clock, name: str, work: list):
     """Run the brain-mask pre-model and return the crop box around its mask."""
     yield Progress("normalise", f"Normalising intensities for {pre.title} ({pre.normalisation})")
     with clock("normalise"):
         tensor = _tensor(_normalised(volume, pre.normalisation, name))
     yield Progress("premodel", f"Finding the brain with {pre.title}")
     with clock("premodel"):
+        work.append(_work(pre, tensor.shape[2:]))
         mask = yield Infer(pre.id, tensor, step=1, steps=2)
     del tensor
     mask = largest_component((mask != 0).astype(np.uint8))
@@ -287,6 +291,13 @@ def _intensity_box(normalised: np.ndarray, card: ModelCard):
     if not mask.any():
         return None
     return bounding_box(mask, pad=card.crop_padding)
+
+
+def _work(card: ModelCard, shape) -> dict:
+    """What one inference computes: the model, its input grid and its FLOPs."""
+    voxels = int(np.prod(shape))
+    return {"model": card.id, "shape": [int(n) for n in shape], "voxels": voxels,
+            "gflop": round(card.flops_per_voxel * voxels / 1e9, 3)}
 
 
 def _tensor(volume: np.ndarray) -> np.ndarray:
