@@ -463,14 +463,15 @@ def report(message):
 
 
 def default_weights():
-    """$MESHSEG_WEIGHTS, ../shared/weights or ./weights, the first that exists."""
-    candidates = [os.environ.get("MESHSEG_WEIGHTS"), ROOT.parent / "shared" / "weights",
-                  ROOT / "weights"]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    raise BuildError("no weights folder: pass --weights DIR, set MESHSEG_WEIGHTS, or put "
-                     "the upstream weights in ../shared/weights or ./weights.")
+    """The weights folder the CLI would use too (meshseg.weights.find_weights)."""
+    sys.path.insert(0, str(ROOT / "py"))
+    from meshseg.errors import ModelError
+    from meshseg.weights import find_weights
+
+    try:
+        return find_weights()
+    except ModelError as exc:
+        raise BuildError(str(exc)) from exc
 
 
 def main(argv=None):
