@@ -96,3 +96,25 @@ def test_upstream_crop_gives_the_same_labels_as_the_whole_volume(data_dir, model
     dice = 2 * (a & b).sum() / (a.sum() + b.sum())
     assert dice >= 0.99, f"brain Dice cropped vs whole volume {dice:.4f}"
     assert (cropped == whole).mean() >= 0.999
+
+
+def test_stroke_model_gets_its_own_preprocessing(data_dir, models_dir):
+    """RAS+, 1 mm, centre crop/pad to 256^3, min-max 0..1, no uint8 scaling, no crop."""
+    cards = {card.id: card for card in read_index(models_dir / "index.json")}
+    stroke = cards["meshnet26_stroke"]
+    assert "T2" in stroke.expects and stroke.metrics["test_dice"] == pytest.approx(0.667, abs=1e-3)
+    seen = {}
+
+    def infer(model_id, tensor):
+        seen["tensor"] = tensor.copy()
+        return np.zeros(tensor.shape[2:], np.uint8)
+
+    path = data_dir / "nifti_space" / "PSR.nii.gz"
+    result = run_job(Job(path.read_bytes(), path.name, cards, "meshnet26_stroke",
+                         {"space": "conformed"}), infer)
+    tensor = seen["tensor"]
+    assert tensor.shape == (1, 1, 256, 256, 256) and tensor.dtype == np.float32
+    assert tensor.min() == 0.0 and tensor.max() == pytest.approx(1.0)
+    assert len(np.unique(tensor)) > 256  # not quantised to uint8 levels
+    assert "".join(nib.aff2axcodes(result.affine)) == "RAS"
+    assert [row["name"] for row in result.stats] == ["lesion"]
