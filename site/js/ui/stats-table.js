@@ -33,7 +33,7 @@ const millilitres = (value) => value.toLocaleString('en-US', { minimumFractionDi
  * Manage the stats table.
  * @param {object} elements
  * @param {HTMLTableElement} elements.table - table with a thead, tbody and tfoot
- * @param {HTMLElement} elements.empty - placeholder shown while there are no results
+ * @param {HTMLElement} elements.empty - text shown while there are no results
  * @returns {{show: (stats: object[]) => void, clear: () => void}}
  */
 export function createStatsTable({ table, empty }) {
