@@ -1,4 +1,4 @@
-"""Benchmark: per-stage times and peak memory of the CLI pipeline.
+"""Benchmark: per-stage times and peak memory of the CLI pipeline, and the browser.
 
 ``python -m meshseg.bench [--model model5_gw_ae] [--repeat 3] [--json out.json]``
 
@@ -6,6 +6,15 @@ Each case (input x model) runs in a fresh subprocess so that its peak resident
 memory is its own; the table reports medians over ``--repeat`` runs. Inputs: the
 already-conformed t1_crop (fast path) and a non-1 mm oblique scan (PSR.nii.gz
 with its affine rotated, so that every stage takes its general path).
+
+``python -m meshseg.bench --browser [--model ID ...] [--repeat 3] [--threads 1,2]``
+compares native onnxruntime with the page in headless Chromium (onnxruntime-web,
+WASM) on t1_crop, interleaving the runtimes within each repeat (native at each
+thread count, then the browser at each); see bench/README.md.
+
+``python -m meshseg.bench --reference MODEL`` counts the voxels where native
+onnxruntime's labels differ from the float64 numpy reference on the very tensor
+the pipeline feeds the model.
 """
 
 from __future__ import annotations
@@ -40,8 +49,13 @@ def oblique_copy(path: Path, out: Path, degrees: float = 12.0) -> Path:
     return out
 
 
-def run_case(scan: Path, model: str, models_dir: str | None, threads: int | None) -> dict:
-    """One pipeline run in this process: stage times, inference info, peak RSS."""
+def run_case(scan: Path, model: str, models_dir: str | None, threads: int | None,
+             save_mask: str | None = None) -> dict:
+    """One pipeline run in this process: stage times, inference info, work, peak RSS.
+
+    ``run_s`` is the time spent in ``session.run`` alone (sessions are created
+    beforehand, outside it); ``save_mask`` writes the label NIfTI there.
+    """
     from meshseg.cli import _cards
     from meshseg.inference import OnnxRunner
     from meshseg.pipeline import Job, run_job
@@ -50,23 +64,38 @@ def run_case(scan: Path, model: str, models_dir: str | None, threads: int | None
     args = argparse.Namespace(models=models_dir or str(default_models_dir()), weights=None)
     cards = _cards(args)
     runner = OnnxRunner(args.models, cards, threads=threads)
+    spent = {"run_s": 0.0}
+
+    def infer(model_id, tensor):
+        runner.session(model_id)
+        started = time.perf_counter()
+        labels = runner(model_id, tensor)
+        spent["run_s"] += time.perf_counter() - started
+        return labels
+
     start = time.perf_counter()
-    result = run_job(Job(scan.read_bytes(), scan.name, cards, model), runner)
+    result = run_job(Job(scan.read_bytes(), scan.name, cards, model), infer)
+    total = time.perf_counter() - start
+    if save_mask:
+        Path(save_mask).write_bytes(result.mask_bytes)
     return {
-        "input": scan.name, "model": model, "total_s": round(time.perf_counter() - start, 3),
-        "stages": result.timings, "runner": runner.info(),
-        "labelled_ml": round(sum(r["ml"] for r in result.stats), 1),
+        "input": scan.name, "model": model, "total_s": round(total, 3),
+        "run_s": round(spent["run_s"], 3), "stages": result.timings, "runner": runner.info(),
+        "work": result.work, "labelled_ml": round(sum(r["ml"] for r in result.stats), 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
 
-def run_isolated(scan: Path, model: str, models_dir: str | None, threads: int | None) -> dict:
+def run_isolated(scan: Path, model: str, models_dir: str | None, threads: int | None,
+                 save_mask: str | None = None) -> dict:
     """:func:`run_case` in a fresh Python process (clean peak memory)."""
     cmd = [sys.executable, "-m", "meshseg.bench", "--one", str(scan), "--model", model]
     if models_dir:
         cmd += ["--models", models_dir]
     if threads:
         cmd += ["--threads", str(threads)]
+    if save_mask:
+        cmd += ["--save-mask", save_mask]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"benchmark case {scan.name} / {model} failed:\n{done.stderr}")
@@ -97,21 +126,275 @@ def table(cases: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m meshseg.bench", description=__doc__)
+# --- browser versus native ---------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+BROWSER_DRIVER = REPO / "bench" / "browser.mjs"
+
+
+def parse_threads(text: str) -> list[int]:
+    """``"1,2"`` -> ``[1, 2]``; every entry a positive integer."""
+    try:
+        values = [int(part) for part in str(text).split(",") if part.strip()]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"--threads takes numbers like 1,2, not {text!r}") from err
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"--threads takes numbers >= 1, like 1,2, not {text!r}")
+    return values
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator``, or None when either is missing or the denominator is 0."""
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def median_or_none(values) -> float | None:
+    """Median of the values that are not None (None when there are none)."""
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def total_gflop(work: list[dict]) -> float:
+    """GFLOP of a job's inferences (``Result.work``: one entry per network run)."""
+    return float(sum(entry["gflop"] for entry in work))
+
+
+def browser_run_s(case: dict) -> float:
+    """Seconds the browser spent in ``session.run`` (the worker's ``inference[].runMs``)."""
+    return sum(run["runMs"] for run in case["inference"]) / 1000
+
+
+def run_browser(model: str, threads: int, out_dir: Path, scan: Path,
+                optimisation: str = "all") -> dict:
+    """One case of ``bench/browser.mjs`` (fresh Chromium and server) -> its JSON report."""
+    out = out_dir / f"browser-{model}-t{threads}-{time.time_ns()}.json"
+    cmd = ["node", str(BROWSER_DRIVER), "--model", model, "--threads", str(threads),
+           "--provider", "wasm", "--optimisation", optimisation, "--input", str(scan),
+           "--out", str(out), "--mask-dir", str(out_dir)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
+    if done.returncode != 0:
+        raise RuntimeError(f"browser case {model} / {threads} threads failed:\n{done.stderr}")
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def differing_voxels(path_a: str | Path, path_b: str | Path) -> int:
+    """Voxels where two label images differ (they must share a shape)."""
+    a = np.asanyarray(nib.load(str(path_a)).dataobj)
+    b = np.asanyarray(nib.load(str(path_b)).dataobj)
+    if a.shape != b.shape:
+        raise ValueError(f"{path_a} {a.shape} and {path_b} {b.shape} differ in shape")
+    return int(np.count_nonzero(a != b))
+
+
+def summarise_pair(model: str, threads: int, native: list[dict], browser: list[dict],
+                   diffs: list[int]) -> dict:
+    """Medians and ratios of one model at one thread count (native vs browser runs)."""
+    gflop = total_gflop(native[0]["work"])
+    row = {
+        "model": model, "threads": threads, "repeats": len(native), "gflop": gflop,
+        "native_total_s": median_or_none(r["total_s"] for r in native),
+        "native_infer_stage_s": median_or_none(r["stages"].get("inference") for r in native),
+        "native_run_s": median_or_none(r["run_s"] for r in native),
+        "native_peak_mb": median_or_none(r["peak_rss_mb"] for r in native),
+        "browser_total_s": median_or_none(r["run_to_done_s"] for r in browser),
+        "browser_infer_stage_s": median_or_none(r["timings"].get("inference") for r in browser),
+        "browser_run_s": median_or_none(browser_run_s(r) for r in browser),
+        "browser_peak_mb": median_or_none(r["renderer_peak_mb"] for r in browser),
+        "browser_backend": browser[0]["backend"] if browser else None,
+        "browser_gflop": total_gflop(browser[0]["work"]) if browser else None,
+        "differing_voxels": max(diffs) if diffs else None,
+    }
+    row["ratio_total"] = ratio(row["browser_total_s"], row["native_total_s"])
+    row["ratio_inference"] = ratio(row["browser_run_s"], row["native_run_s"])
+    row["native_gflops"] = ratio(gflop, row["native_run_s"])
+    row["browser_gflops"] = ratio(gflop, row["browser_run_s"])
+    return row
+
+
+COMPARE_COLUMNS = (  # title, row key, width, format spec
+    ("model", "model", 18, "s"), ("thr", "threads", 3, "d"), ("GFLOP", "gflop", 6, ".0f"),
+    ("nat s", "native_total_s", 7, ".1f"), ("nat inf", "native_run_s", 7, ".1f"),
+    ("web s", "browser_total_s", 7, ".1f"), ("web inf", "browser_run_s", 7, ".1f"),
+    ("x job", "ratio_total", 6, ".2f"), ("x inf", "ratio_inference", 6, ".2f"),
+    ("natGF/s", "native_gflops", 7, ".1f"), ("webGF/s", "browser_gflops", 7, ".1f"),
+    ("nat MB", "native_peak_mb", 7, ".0f"), ("web MB", "browser_peak_mb", 7, ".0f"),
+    ("diff", "differing_voxels", 5, "d"),
+)
+
+
+def _cell(value, width: int, spec: str) -> str:
+    if value is None:
+        return f"{'-':>{width}s}"
+    if spec == "s":
+        return f"{str(value)[:width]:{width}s}"
+    return format(value, f">{width}{spec}")
+
+
+def compare_table(rows: list[dict]) -> str:
+    """The comparison rows as a fixed-width table ("-" for missing values)."""
+    head = " ".join(f"{t:{w}s}" if s == "s" else f"{t:>{w}s}" for t, _, w, s in COMPARE_COLUMNS)
+    lines = [head, "-" * len(head)]
+    for row in rows:
+        lines.append(" ".join(_cell(row.get(key), w, spec) for _, key, w, spec in COMPARE_COLUMNS))
+    return "\n".join(lines)
+
+
+def compare(models: list[str], threads: list[int], repeat: int, scan: Path,
+            models_dir: str | None, log=print) -> list[dict]:
+    """Native and browser runs of each model, interleaved per repeat; one row per thread count."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="meshseg-bench-") as tmp:
+        tmp = Path(tmp)
+        for model in models:
+            native = {t: [] for t in threads}
+            browser = {t: [] for t in threads}
+            diffs = {t: [] for t in threads}
+            for r in range(repeat):
+                masks = {}
+                for t in threads:
+                    masks[t] = str(tmp / f"native-{model}-t{t}-r{r}.nii.gz")
+                    native[t].append(run_isolated(scan, model, models_dir, t, masks[t]))
+                    log(f"native  {model} {t} thread(s) repeat {r + 1}: "
+                        f"{native[t][-1]['total_s']:.1f} s")
+                for t in threads:
+                    case = run_browser(model, t, tmp, scan)
+                    browser[t].append(case)
+                    diffs[t].append(differing_voxels(case["mask"], masks[t]))
+                    log(f"browser {model} {t} thread(s) repeat {r + 1}: "
+                        f"{case['run_to_done_s']:.1f} s, {diffs[t][-1]} differing voxels")
+            rows += [summarise_pair(model, t, native[t], browser[t], diffs[t]) for t in threads]
+    return rows
+
+
+# --- renderer memory (/proc) ----------------------------------------------------
+
+
+def parse_proc_status(text: str) -> dict:
+    """``Name`` and ``VmHWM`` (kB) of a ``/proc/<pid>/status`` text (None when absent)."""
+    fields = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    hwm = fields.get("VmHWM")
+    return {"name": fields.get("Name"), "vmhwm_kb": int(hwm.split()[0]) if hwm else None}
+
+
+def renderer_peaks(user_data_dir: str, proc: Path = Path("/proc")) -> list[dict]:
+    """VmHWM of every ``--type=renderer`` process of the Chromium using `user_data_dir`.
+
+    Chromium passes ``--user-data-dir`` on to its renderers, so the command line
+    tells a renderer of this browser from those of any other Chromium running.
+    Chromium rewrites its children's command lines as one space-separated string,
+    so arguments are matched as words of the whole text.
+    """
+    marker = f"--user-data-dir={user_data_dir}"
+    found = []
+    for entry in sorted(proc.iterdir(), key=lambda e: e.name):
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().decode("utf-8", "replace").replace(
+                "\0", " ").split()
+            status = parse_proc_status((entry / "status").read_text(errors="replace"))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the process ended while we listed /proc: no longer anybody's peak
+        if "--type=renderer" in args and marker in args and status["vmhwm_kb"] is not None:
+            found.append({"pid": int(entry.name), "vmhwm_kb": status["vmhwm_kb"]})
+    return found
+
+
+# --- float64 reference ------------------------------------------------------------
+
+
+def pipeline_tensors(scan: Path, model: str, cards: dict, runner) -> list:
+    """The Infer events of a job for `scan` (pre-model answered by `runner`), in order."""
+    from meshseg.pipeline import Job
+
+    job = Job(scan.read_bytes(), scan.name, cards, model)
+    events = []
+    event = job.advance()
+    while event.kind != "done":
+        if event.kind == "infer":
+            events.append(event)
+            event = job.advance(runner(event.model_id, event.tensor))
+        else:
+            event = job.advance()
+    return events
+
+
+def reference_check(scan: Path, model: str, models_dir: str | None, weights_dir: str,
+                    threads: int | None = None) -> dict:
+    """Differing voxels between native onnxruntime and the float64 reference.
+
+    Runs on the model's own input tensor (after any pre-model and crop), as
+    the pipeline builds it. Slow: numpy float64, no slabs.
+    """
+    from meshseg.cli import _cards
+    from meshseg.convert.sources import load_network
+    from meshseg.inference import OnnxRunner
+    from meshseg.reference import meshnet_forward
+    from meshseg.weights import default_models_dir
+
+    args = argparse.Namespace(models=models_dir or str(default_models_dir()), weights=None)
+    cards = _cards(args)
+    runner = OnnxRunner(args.models, cards, threads=threads)
+    event = [e for e in pipeline_tensors(scan, model, cards, runner) if e.model_id == model][-1]
+    native = runner(model, event.tensor)
+    started = time.perf_counter()
+    scores = meshnet_forward(load_network(weights_dir, model).layers, event.tensor[0, 0])
+    labels = np.argmax(scores, axis=0)
+    seconds = time.perf_counter() - started
+    gflop = cards[model].flops_per_voxel * native.size / 1e9
+    return {"model": model, "shape": list(native.shape), "gflop": round(gflop, 1),
+            "reference_s": round(seconds, 1), "reference_gflops": round(gflop / seconds, 2),
+            "differing_voxels": int(np.count_nonzero(labels != native))}
+
+
+def _all_models(models_dir: str | None) -> list[str]:
+    from meshseg.models.index import read_index
+    from meshseg.weights import default_models_dir
+
+    index = Path(models_dir or default_models_dir()) / "index.json"
+    return [card.id for card in read_index(index)]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m meshseg.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", help="model id (repeatable)")
     parser.add_argument("--input", action="append", help="scan (repeatable)")
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2].parent
-                                             / "shared" / "data"))
+    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--models", help="converted models folder")
-    parser.add_argument("--threads", type=int)
+    parser.add_argument("--weights", default=str(REPO.parent / "shared" / "weights"),
+                        help="upstream weights folder (for --reference)")
+    parser.add_argument("--threads", type=parse_threads,
+                        help="thread counts, e.g. 2 (default: all cores) or 1,2 with --browser "
+                             "(default 1,2)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--browser", action="store_true",
+                        help="compare native onnxruntime with the page in Chromium (WASM)")
+    parser.add_argument("--reference", metavar="MODEL",
+                        help="count voxels where native labels differ from the float64 reference")
     parser.add_argument("--one", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.one:
-        print(json.dumps(run_case(Path(args.one), args.model[0], args.models, args.threads)))
-        return 0
+    parser.add_argument("--save-mask", help=argparse.SUPPRESS)
+    parser.add_argument("--renderer-peaks", help=argparse.SUPPRESS)
+    return parser
+
+
+def _finish(text: str, data, json_path: str | None) -> int:
+    print(text)
+    if json_path:
+        Path(json_path).write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return 0
+
+
+def _stages_main(args, parser) -> int:
+    if args.threads and len(args.threads) > 1:
+        parser.error("--threads takes one number without --browser")
+    threads = args.threads[0] if args.threads else None
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(args.data)
         inputs = [Path(p) for p in args.input] if args.input else [
@@ -120,14 +403,36 @@ def main(argv=None) -> int:
         cases = []
         for model in args.model or ["model5_gw_ae"]:
             for scan in inputs:
-                runs = [run_isolated(scan, model, args.models, args.threads)
+                runs = [run_isolated(scan, model, args.models, threads)
                         for _ in range(args.repeat)]
                 cases.append(median_case(runs))
                 print(f"done: {scan.name} / {model}", file=sys.stderr)
-    print(table(cases))
-    if args.json:
-        Path(args.json).write_text(json.dumps(cases, indent=2), encoding="utf-8")
-    return 0
+    return _finish(table(cases), cases, args.json)
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.renderer_peaks:
+        print(json.dumps(renderer_peaks(args.renderer_peaks)))
+        return 0
+    if args.one:
+        threads = args.threads[0] if args.threads else None
+        print(json.dumps(run_case(Path(args.one), args.model[0], args.models, threads,
+                                  args.save_mask)))
+        return 0
+    scan = Path(args.input[0]) if args.input else Path(args.data) / "t1_crop.nii.gz"
+    if args.reference:
+        threads = args.threads[0] if args.threads else None
+        found = reference_check(scan, args.reference, args.models, args.weights, threads)
+        return _finish(json.dumps(found, indent=2), found, args.json)
+    if args.browser:
+        models_dir = args.models or str(REPO / "dist" / "models")  # the files the page runs
+        models = args.model or _all_models(models_dir)
+        rows = compare(models, args.threads or [1, 2], args.repeat, scan, models_dir,
+                       log=lambda text: print(text, file=sys.stderr, flush=True))
+        return _finish(compare_table(rows), rows, args.json)
+    return _stages_main(args, parser)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import { createRunSummary } from './ui/run-summary.js';
 import { createStatsTable } from './ui/stats-table.js';
 import { createStatus, errorText } from './ui/status.js';
 import { createViewer } from './ui/viewer.js';
+import { runnerOptionsFromQuery } from './worker/backend.js';
 
 const WORKER_URL = new URL('./worker/worker.js', import.meta.url);
 const EXAMPLE_URL = new URL('../example/t1_crop.nii.gz', import.meta.url);
@@ -155,10 +156,18 @@ export function startApp(root, client) {
   }
 
   async function init() {
+    let runner;
+    try {
+      // ?provider=auto|wasm|webgpu&threads=N&optimisation=disabled|basic|extended|all
+      runner = runnerOptionsFromQuery(root.location.search);
+    } catch (error) {
+      status.set('error', `The page address has an invalid runner option: ${error.message}. Fix or remove it and reload.`);
+      return showModelIndex();
+    }
     status.set('loading', 'Starting the in-browser runtime…');
     const [versions, started] = await Promise.allSettled([
       readJson(VERSION_URL),
-      client.init((update) => status.set('loading', update.message)),
+      client.init((update) => status.set('loading', update.message), runner),
       showModelIndex(),
     ]);
     if (started.status === 'rejected') {

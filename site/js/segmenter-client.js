@@ -1,6 +1,8 @@
 // Main-thread client of the segmentation worker (site/js/worker/worker.js).
 // One request at a time is typical; ids keep concurrent calls apart anyway.
 
+import { checkRunnerOptions } from "./worker/backend.js";
+
 /** An error reported by the worker: `name` is the error's kind (for Python
  * exceptions the exception class, e.g. "InputImageError" or "ModelError"). */
 export class SegmenterError extends Error {
@@ -25,6 +27,7 @@ export class SegmenterClient {
   #workerUrl;
   #worker = null;
   #ready = null;
+  #runner = null;
   #pending = new Map();
   #nextId = 1;
 
@@ -36,16 +39,36 @@ export class SegmenterClient {
    * Start the worker (Pyodide, packages, ONNX Runtime Web). Idempotent: later
    * calls return the same promise (their onProgress is not called).
    * @param {(p: {stage: string, message: string, fraction: number|null}) => void} [onProgress]
-   * @returns {Promise<{info: object, models: object[]}>}
+   * @param {{provider?: string, threads?: number|string, optimisation?: string}} [options]
+   *   runner options (see worker/backend.js); kept for the workers started after a
+   *   cancel(). Changing them while a worker runs throws: cancel() first.
+   * @returns {Promise<{info: object, models: object[]}>} `info.backend` says what is used
+   *   (rejects with a TypeError for unknown runner options or values)
    */
-  init(onProgress) {
+  init(onProgress, options) {
+    if (options !== undefined) {
+      try {
+        this.#setRunner(checkRunnerOptions(options));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     if (this.#ready === null) {
-      const ready = this.#request({ type: "init" }, onProgress)
+      const ready = this.#request({ type: "init", options: this.#runner }, onProgress)
         .then(({ info, models }) => ({ info, models }));
       ready.catch(() => { if (this.#ready === ready) this.#ready = null; }); // retry next call
       this.#ready = ready;
     }
     return this.#ready;
+  }
+
+  #setRunner(runner) {
+    const changed = JSON.stringify(runner) !== JSON.stringify(this.#runner);
+    if (changed && this.#ready !== null) {
+      throw new TypeError("the runner options cannot change while the worker runs; " +
+        "call cancel() first");
+    }
+    this.#runner = runner;
   }
 
   /**

@@ -2,7 +2,8 @@
 
 /**
  * Plain-words description of an inference backend.
- * @param {{provider: string, threads?: number, fallbackReason?: string|null}|null} backend
+ * @param {{provider: string, threads?: number, optimisation?: string,
+ *   fallbackReason?: string|null}|null} backend
  * @returns {string}
  */
 export function describeBackend(backend) {
@@ -10,9 +11,10 @@ export function describeBackend(backend) {
     return 'not started yet';
   }
   const name = backend.provider === 'webgpu' ? 'WebGPU' : backend.provider === 'wasm' ? 'WebAssembly (CPU)' : backend.provider;
-  const threads = backend.provider === 'wasm' && backend.threads ? `, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}` : '';
+  const threads = backend.threads ? `, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}` : '';
+  const optimisation = backend.optimisation ? `, graph optimisation ${backend.optimisation}` : '';
   const fallback = backend.fallbackReason ? ` (${backend.fallbackReason})` : '';
-  return `${name}${threads}${fallback}`;
+  return `${name}${threads}${optimisation}${fallback}`;
 }
 
 function entries(info, niivueVersion) {

@@ -1,24 +1,95 @@
-// Choose and load ONNX Runtime Web: WebGPU when the browser offers an adapter,
-// otherwise multi-threaded WebAssembly. Every ORT file comes from dist/ort/.
+// Runner choices (execution provider, threads, graph optimisation) and loading
+// ONNX Runtime Web for them. Every ORT file comes from dist/ort/.
 
 const ORT_URL = new URL("../../ort/", import.meta.url);
 const WASM_BUNDLE = "ort.wasm.min.mjs";
 const WEBGPU_BUNDLE = "ort.webgpu.min.mjs";
 const MAX_THREADS = 8;
+const MAX_REQUESTED_THREADS = 64;
+
+export const PROVIDERS = Object.freeze(["auto", "wasm", "webgpu"]);
+export const OPTIMISATION_LEVELS = Object.freeze(["disabled", "basic", "extended", "all"]);
 
 /**
- * Load onnxruntime-web for the best available execution provider.
- * @returns {Promise<{ort: object, backend: {provider: "webgpu"|"wasm",
- *   threads: number, fallbackReason: string|null}}>}
+ * Check runner options and fill in the defaults. Values may be strings (as read
+ * from a URL query) or already typed; unknown keys or values throw a TypeError
+ * naming the accepted values.
+ * @param {{provider?: string, threads?: number|string|null,
+ *   optimisation?: string}|null} [options]
+ * @returns {{provider: "auto"|"wasm"|"webgpu", threads: number|null,
+ *   optimisation: "disabled"|"basic"|"extended"|"all"}} `threads: null` = the default
  */
-export async function loadBackend() {
-  const gpu = await probeWebGPU();
+export function checkRunnerOptions(options) {
+  const given = options ?? {};
+  const unknown = Object.keys(given).filter(
+    (key) => !["provider", "threads", "optimisation"].includes(key));
+  if (unknown.length > 0) {
+    throw new TypeError(`unknown runner option ${unknown.join(", ")}; ` +
+      "known: provider, threads, optimisation");
+  }
+  const provider = given.provider ?? "auto";
+  if (!PROVIDERS.includes(provider)) {
+    throw new TypeError(`unknown execution provider ${JSON.stringify(provider)}; ` +
+      `use one of ${PROVIDERS.join(", ")}`);
+  }
+  const optimisation = given.optimisation ?? "all";
+  if (!OPTIMISATION_LEVELS.includes(optimisation)) {
+    throw new TypeError(`unknown graph optimisation level ${JSON.stringify(optimisation)}; ` +
+      `use one of ${OPTIMISATION_LEVELS.join(", ")}`);
+  }
+  return { provider, threads: checkThreads(given.threads), optimisation };
+}
+
+function checkThreads(value) {
+  if (value === undefined || value === null || value === "") return null;
+  const threads = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_REQUESTED_THREADS) {
+    throw new TypeError(`threads must be a whole number from 1 to ${MAX_REQUESTED_THREADS}, ` +
+      `not ${JSON.stringify(value)}`);
+  }
+  return threads;
+}
+
+/**
+ * Runner options from a URL query string (`?provider=wasm&threads=1&optimisation=all`).
+ * Other query parameters are ignored; bad values throw a TypeError.
+ * @param {string} search e.g. `location.search`
+ */
+export function runnerOptionsFromQuery(search) {
+  const query = new URLSearchParams(search);
+  const options = {};
+  for (const key of ["provider", "threads", "optimisation"]) {
+    if (query.has(key)) options[key] = query.get(key);
+  }
+  return checkRunnerOptions(options);
+}
+
+/**
+ * Load onnxruntime-web for the requested runner options.
+ * `auto` uses WebGPU when an adapter exists, else WASM; an explicit `webgpu`
+ * without an adapter is an error (no silent change of what was asked for).
+ * @param {object|null} [options] see checkRunnerOptions
+ * @returns {Promise<{ort: object, backend: {provider: "webgpu"|"wasm", threads: number,
+ *   optimisation: string, fallbackReason: string|null, canFallBack: boolean,
+ *   requested: object}>}
+ */
+export async function loadBackend(options) {
+  const requested = checkRunnerOptions(options);
+  const gpu = requested.provider === "wasm"
+    ? { ok: false, reason: "chosen with provider=wasm" }
+    : await probeWebGPU();
+  if (requested.provider === "webgpu" && !gpu.ok) {
+    throw new Error(`WebGPU was requested (provider=webgpu) but cannot be used: ${gpu.reason}`);
+  }
   const ort = await import(new URL(gpu.ok ? WEBGPU_BUNDLE : WASM_BUNDLE, ORT_URL).href);
-  const threads = configureWasm(ort);
+  const threads = configureWasm(ort, requested.threads);
   const backend = {
     provider: gpu.ok ? "webgpu" : "wasm",
     threads,
+    optimisation: requested.optimisation,
     fallbackReason: gpu.ok ? null : gpu.reason,
+    canFallBack: requested.provider === "auto",
+    requested,
   };
   return { ort, backend };
 }
@@ -39,14 +110,21 @@ async function probeWebGPU() {
 }
 
 /**
- * Point ORT at dist/ort/ (never a CDN) and set the thread count explicitly:
- * threads need cross-origin isolation (SharedArrayBuffer).
+ * The WASM thread count: the requested one, else min(hardwareConcurrency, 8);
+ * always 1 without cross-origin isolation (threads need SharedArrayBuffer).
+ */
+export function wasmThreads(requested, isolated, hardwareConcurrency) {
+  if (!isolated) return 1;
+  return requested ?? Math.max(1, Math.min(hardwareConcurrency || 1, MAX_THREADS));
+}
+
+/**
+ * Point ORT at dist/ort/ (never a CDN) and set the thread count explicitly.
  * @returns {number} threads
  */
-function configureWasm(ort) {
-  const threads = globalThis.crossOriginIsolated
-    ? Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS))
-    : 1;
+function configureWasm(ort, requested) {
+  const threads = wasmThreads(requested, globalThis.crossOriginIsolated === true,
+    navigator.hardwareConcurrency);
   ort.env.wasm.wasmPaths = ORT_URL.href;
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.proxy = false;

@@ -1,5 +1,5 @@
 // ONNX Runtime Web sessions, one per model id, with a fall back from WebGPU to
-// WebAssembly when a WebGPU session cannot be created or run.
+// WebAssembly when a WebGPU session cannot be created or run (provider "auto" only).
 
 const MODELS_URL = new URL("../../models/", import.meta.url);
 const OUTPUT = "labels";
@@ -7,7 +7,8 @@ const OUTPUT = "labels";
 export class InferenceEngine {
   /**
    * @param {object} ort the onnxruntime-web module (see backend.js)
-   * @param {{provider: string, threads: number, fallbackReason: string|null}} backend
+   * @param {{provider: string, threads: number, optimisation: string,
+   *   fallbackReason: string|null, canFallBack: boolean}} backend (see backend.js)
    *   updated in place when WebGPU falls back to WebAssembly
    * @param {Object<string, object>} cards model cards by id (models/index.json)
    */
@@ -37,7 +38,7 @@ export class InferenceEngine {
     try {
       labels = await this.runSession(session, input);
     } catch (error) {
-      if (this.backend.provider !== "webgpu") throw error;
+      if (!this.mayFallBack()) throw error;
       this.fallBack(`WebGPU inference failed: ${error.message}`);
       session = await this.session(modelId, report);
       labels = await this.runSession(session, input);
@@ -79,14 +80,20 @@ export class InferenceEngine {
     try {
       return await this.ort.InferenceSession.create(bytes, this.sessionOptions());
     } catch (error) {
-      if (this.backend.provider !== "webgpu") throw error;
+      if (!this.mayFallBack()) throw error;
       this.fallBack(`WebGPU session creation failed: ${error.message}`);
       return this.ort.InferenceSession.create(bytes, this.sessionOptions());
     }
   }
 
   sessionOptions() {
-    return { executionProviders: [this.backend.provider], graphOptimizationLevel: "all" };
+    return { executionProviders: [this.backend.provider],
+      graphOptimizationLevel: this.backend.optimisation };
+  }
+
+  /** WebGPU may give way to WASM only when the page asked for "auto". */
+  mayFallBack() {
+    return this.backend.provider === "webgpu" && this.backend.canFallBack;
   }
 
   fallBack(reason) {

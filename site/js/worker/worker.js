@@ -2,22 +2,26 @@
 // labels back, ONNX Runtime Web runs the networks. Requests are handled one at a
 // time; see docs/worker-protocol.md for the messages.
 
-import { loadBackend } from "./backend.js";
+import { checkRunnerOptions, loadBackend } from "./backend.js";
 import { InferenceEngine } from "./inference.js";
 import { MessageType, progress, toPlainError, validateRequest } from "./protocol.js";
 import { loadPython, runJob } from "./python-runtime.js";
 
 const MODELS_INDEX = new URL("../../models/index.json", import.meta.url);
 
-/** Load everything once; returns the worker's state. */
-async function start(id) {
+/**
+ * Load everything once; returns the worker's state.
+ * @param {number} id the request that started the worker (its progress carries it)
+ * @param {object} runner checked runner options (see backend.js)
+ */
+async function start(id, runner) {
   const started = performance.now();
   const report = (stage, message, fraction) =>
     postMessage(progress(id, stage, message, fraction));
   const python = await loadPython(report);
   report("runtime", "Loading ONNX Runtime Web", null);
   const ortStarted = performance.now();
-  const { ort, backend } = await loadBackend();
+  const { ort, backend } = await loadBackend(runner);
   const ortMs = performance.now() - ortStarted;
   const models = await fetchModels();
   const cards = Object.fromEntries(models.map((card) => [card.id, card]));
@@ -63,18 +67,25 @@ async function segment(state, { id, file, modelId, options }) {
 /** The message loop: one request at a time, every reply carries `error`. */
 function serve() {
   let state = null;
+  let started = null; // the runner options the worker was started with
   let queue = Promise.resolve();
-  const ensureStarted = (id) => {
+  const ensureStarted = (id, options) => {
+    const runner = checkRunnerOptions(options);
     if (state === null) {
-      state = start(id);
+      state = start(id, runner);
+      started = runner;
       state.catch(() => { state = null; }); // the request's reply reports the error
+    } else if (options && JSON.stringify(runner) !== JSON.stringify(started)) {
+      throw new TypeError(`runner options ${JSON.stringify(runner)} differ from those this ` +
+        `worker started with (${JSON.stringify(started)}); start a new worker to change them`);
     }
     return state;
   };
   const handle = async (message) => {
     validateRequest(message);
-    const ready = await ensureStarted(message.id);
-    if (message.type === MessageType.INIT) {
+    const init = message.type === MessageType.INIT;
+    const ready = await ensureStarted(message.id, init ? message.options ?? null : null);
+    if (init) {
       postMessage({ type: MessageType.READY, id: message.id, error: null, info: ready.info,
         models: ready.models });
       return;

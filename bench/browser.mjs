@@ -1,0 +1,153 @@
+// One in-browser benchmark case: the built page (dist/) in a fresh headless Chromium, one
+// model on one scan with the given runner options, timed from the Run click to the
+// page's "done". Writes a JSON report (see bench/README.md) and saves the label mask.
+//
+//   node bench/browser.mjs --model model5_gw_ae [--threads 2] [--provider wasm]
+//        [--optimisation all] [--input scan.nii.gz] [--out case.json] [--mask-dir dir]
+//        [--origin http://127.0.0.1:8000] [--timeout-s 3600]
+//
+// Without --origin it starts `python -m meshseg.serve dist --port 0` itself.
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+import config from '../playwright.config.js';
+import { download, expectState, startServer, waitForState } from '../tests/e2e/helpers.mjs';
+
+const OPTIONS = {
+  model: { type: 'string' },
+  threads: { type: 'string' },
+  provider: { type: 'string', default: 'wasm' },
+  optimisation: { type: 'string', default: 'all' },
+  input: { type: 'string', default: path.join(config.sharedData, 't1_crop.nii.gz') },
+  out: { type: 'string' },
+  'mask-dir': { type: 'string', default: os.tmpdir() },
+  origin: { type: 'string' },
+  'timeout-s': { type: 'string', default: '3600' },
+};
+
+// Runs in the page before its scripts: keep what the worker posts (results without their
+// mask bytes, ready infos) and the times of the Run click and of the final status.
+function captureWorkerMessages() {
+  const bench = { results: [], ready: [], clickedAt: null, finishedAt: null };
+  window.__meshsegBench = bench;
+  const NativeWorker = window.Worker;
+  window.Worker = class extends NativeWorker {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', ({ data }) => {
+        if (data?.type === 'ready') {
+          bench.ready.push({ info: data.info ?? null, error: data.error });
+        } else if (data?.type === 'result') {
+          const { mask, ...rest } = data.result ?? {};
+          bench.results.push({ result: data.error ? null : { ...rest, maskBytes: mask?.byteLength ?? null },
+            error: data.error, at: performance.now() });
+        }
+      });
+    }
+  };
+  document.addEventListener('click', (event) => {
+    if (event.target.closest?.('[data-testid="run"]')) bench.clickedAt = performance.now();
+  }, true);
+}
+
+function watchStatus() {
+  const bench = window.__meshsegBench;
+  const element = document.querySelector('[data-testid="status"]');
+  new MutationObserver(() => {
+    if (['done', 'error'].includes(element.dataset.state) && bench.finishedAt === null) {
+      bench.finishedAt = performance.now();
+    }
+  }).observe(element, { attributes: true, attributeFilter: ['data-state'] });
+}
+
+/** Chromium with the test settings and a user-data dir we know (to find its processes). */
+async function launch() {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshseg-bench-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: config.executablePath, headless: true, args: config.launchArgs,
+    viewport: config.viewport, acceptDownloads: true,
+  });
+  context.setDefaultTimeout(config.timeouts.action);
+  return {
+    context,
+    userDataDir,
+    async close() {
+      await context.close();
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Peak memory of the browser's renderer processes, read by meshseg.bench from /proc. */
+function rendererPeaks(userDataDir) {
+  const env = { ...process.env, PYTHONPATH: [path.join(config.root, 'py'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  const done = spawnSync('python3', ['-m', 'meshseg.bench', '--renderer-peaks', userDataDir], { encoding: 'utf-8', env });
+  if (done.status !== 0) {
+    throw new Error(`reading renderer memory failed:\n${done.stderr}`);
+  }
+  return JSON.parse(done.stdout);
+}
+
+function pageUrl(origin, args) {
+  const query = new URLSearchParams({ provider: args.provider, optimisation: args.optimisation });
+  if (args.threads) query.set('threads', args.threads);
+  return `${origin}/?${query}`;
+}
+
+async function runCase(page, browser, args) {
+  await page.addInitScript(captureWorkerMessages);
+  await page.goto(pageUrl(args.origin, args));
+  expectState(await waitForState(page, ['idle', 'error'], config.timeouts.runtime), 'idle');
+  await page.getByTestId('file-input').setInputFiles(args.input);
+  await page.getByTestId('model-select').selectOption(args.model);
+  await page.waitForSelector('[data-testid="run"]:not([disabled])');
+  await page.evaluate(watchStatus);
+  await page.getByTestId('run').click();
+  const seen = await waitForState(page, ['done', 'error'], Number(args['timeout-s']) * 1000);
+  const renderers = rendererPeaks(browser.userDataDir);
+  const bench = await page.evaluate(() => window.__meshsegBench);
+  expectState(seen, 'done');
+  const [posted] = bench.results;
+  const saved = await download(page, 'download-mask', `bench-${args.model}-t${args.threads ?? 'default'}`);
+  const mask = path.join(args['mask-dir'], `browser-${process.pid}-${path.basename(saved)}`);
+  fs.renameSync(saved, mask);
+  return {
+    model: args.model, input: path.basename(args.input),
+    requested: { provider: args.provider, threads: args.threads ? Number(args.threads) : null, optimisation: args.optimisation },
+    backend: posted.result.backend, info: bench.ready[0]?.info ?? null,
+    run_to_done_s: (bench.finishedAt - bench.clickedAt) / 1000,
+    timings: posted.result.timings, inference: posted.result.inference, work: posted.result.work,
+    stats: posted.result.stats,
+    renderer_peak_mb: Math.max(0, ...renderers.map((r) => r.vmhwm_kb / 1024)),
+    renderers, mask,
+  };
+}
+
+async function main() {
+  const { values: args } = parseArgs({ options: OPTIONS });
+  if (!args.model) {
+    throw new Error('--model is required (a model id from dist/models/index.json)');
+  }
+  const server = args.origin ? null : await startServer();
+  args.origin ??= server.origin;
+  const browser = await launch();
+  try {
+    const page = await browser.context.newPage();
+    const report = await runCase(page, browser, args);
+    const text = JSON.stringify(report, null, 2);
+    if (args.out) fs.writeFileSync(args.out, text);
+    else process.stdout.write(`${text}\n`);
+  } finally {
+    await browser.close();
+    await server?.stop();
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exitCode = 1;
+});
