@@ -184,6 +184,7 @@ def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
     with clock("conform"):
         conformed = conform(scan.image, grid["shape"], grid["voxel_size"], grid["orientation"])
         volume = _scaled(conformed.get_fdata(dtype=np.float32, caching="unchanged"), grid, name)
+        conformed = _grid_only(conformed)
 
     steps = 2 if card.pre_model else 1
     box = None
@@ -291,6 +292,15 @@ def _intensity_box(normalised: np.ndarray, card: ModelCard):
     if not mask.any():
         return None
     return bounding_box(mask, pad=card.crop_padding)
+
+
+def _grid_only(img):
+    """The image's grid (shape, affine, header) without its voxels, to free memory early.
+
+    A broadcast zero stands in for the data: same shape, no storage.
+    """
+    no_voxels = np.broadcast_to(np.zeros((), dtype=np.uint8), img.shape)
+    return img.__class__(no_voxels, img.affine, img.header)
 
 
 def _work(card: ModelCard, shape) -> dict:
