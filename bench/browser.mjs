@@ -40,7 +40,7 @@ function captureWorkerMessages() {
       super(...args);
       this.addEventListener('message', ({ data }) => {
         if (data?.type === 'ready') {
-          bench.ready.push({ info: data.info ?? null, error: data.error });
+          bench.ready.push({ info: data.info ?? null, error: data.error, at: performance.now() });
         } else if (data?.type === 'result') {
           const { mask, ...rest } = data.result ?? {};
           bench.results.push({ result: data.error ? null : { ...rest, maskBytes: mask?.byteLength ?? null },
@@ -119,6 +119,7 @@ async function runCase(page, browser, args) {
     model: args.model, input: path.basename(args.input),
     requested: { provider: args.provider, threads: args.threads ? Number(args.threads) : null, optimisation: args.optimisation },
     backend: posted.result.backend, info: bench.ready[0]?.info ?? null,
+    ready_s: bench.ready[0] ? bench.ready[0].at / 1000 : null, // page navigation -> worker ready
     run_to_done_s: (bench.finishedAt - bench.clickedAt) / 1000,
     timings: posted.result.timings, inference: posted.result.inference, work: posted.result.work,
     stats: posted.result.stats,

@@ -18,7 +18,8 @@ from meshseg.pipeline import Job, run_job
 from synthetic import affine_from, sphere_image
 
 
-def card(model_id="sphere", pre_model=None, normalisation="minmax", grid=96, padding=4):
+def card(model_id="sphere", pre_model=None, normalisation="minmax", grid=96, padding=4,
+         radius=None):
     return ModelCard(
         id=model_id, title=f"test {model_id}", task="test", description="thresholding rule",
         classes=[{"index": 0, "name": "background", "color": [0, 0, 0]},
@@ -27,7 +28,8 @@ def card(model_id="sphere", pre_model=None, normalisation="minmax", grid=96, pad
         conform={"shape": [grid] * 3, "voxel_size": [1.0] * 3, "orientation": "LIA",
                  "scale_to_uint8": True},
         pre_model=pre_model, crop_padding=padding, crop_threshold=None, layers=1, channels=1,
-        activation="relu", dilations=[1], parameters=0, flops_per_voxel=0, licence="MIT",
+        activation="relu", dilations=[1], parameters=0, flops_per_voxel=0, receptive_radius=radius,
+        licence="MIT",
         source={}, onnx={"file": "model.onnx", "sha256": "0" * 64, "output": "labels"},
     )
 
@@ -139,3 +141,20 @@ def test_job_output_is_a_label_nifti(oblique_sphere):
     assert header.get_intent()[0] == "label"
     assert np.asarray(header["descrip"]).item() == b""
     assert io.BytesIO(result.mask_bytes).read(2) == b"\x1f\x8b"
+
+
+def test_large_inputs_run_as_stitched_tiles(oblique_sphere):
+    cards = {"sphere": card(radius=3)}
+    shapes = []
+
+    def infer(model_id, tensor):
+        shapes.append(tensor.shape[2:])
+        return threshold(model_id, tensor)
+
+    data = nifti_bytes(oblique_sphere)
+    tiled = run_job(Job(data, "s.nii.gz", cards, "sphere", {"tile_mb": 0.5, "crop": False}), infer)
+    assert len(shapes) > 1 and all(np.prod(s) <= 0.5e6 / 4 for s in shapes)
+    assert len(tiled.work) == len(shapes)
+    whole = run_job(Job(data, "s.nii.gz", cards, "sphere", {"tile_mb": None, "crop": False}),
+                    threshold)
+    assert (tiled.labels == whole.labels).all()

@@ -29,6 +29,7 @@ from meshseg.models.card import ModelCard
 from meshseg.postprocess import clean_classes, largest_component
 from meshseg.resample_labels import labels_to_native
 from meshseg.stats import label_stats, stats_csv, stats_json
+from meshseg.tiling import Tile, plan_tiles
 
 DEFAULT_OPTIONS = {
     "space": "native",          # "native": input's own grid; "conformed": the model grid
@@ -36,6 +37,8 @@ DEFAULT_OPTIONS = {
     "clean_classes": False,     # per-class removal of small islands
     "resample": "majority",     # native mapping: "majority" vote or "nearest"
     "crop": True,               # crop to the brain/head box as upstream does (card.crop)
+    "tile_mb": 1300,            # largest hidden activation (MB) one inference may hold; larger
+                                # inputs run as exact overlapping tiles (None: never tile)
 }
 
 
@@ -202,8 +205,7 @@ def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
 
     yield Progress("inference", f"Running {card.title} on {_shape_text(tensor.shape[2:])} voxels")
     with clock("inference"):
-        work.append(_work(card, tensor.shape[2:]))
-        labels = yield Infer(card.id, tensor, step=steps, steps=steps)
+        labels = yield from _infer(card, tensor, steps, work, options["tile_mb"])
     del tensor
     if box is not None:
         labels = paste(labels, box, conformed.shape)
@@ -215,6 +217,37 @@ def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
     result = yield from _output(scan, conformed, labels, card, options, clock)
     result.timings, result.work = timings, work
     return result
+
+
+def _infer(card: ModelCard, tensor: np.ndarray, step: int, work: list, tile_mb):
+    """Labels of `tensor`, in exact overlapping tiles when one pass would hold too much."""
+    shape = tensor.shape[2:]
+    tiles = _plan(card, shape, tile_mb)
+    if len(tiles) == 1:
+        work.append(_work(card, shape))
+        return (yield Infer(card.id, tensor, step=step, steps=step))
+    labels = np.zeros(shape, dtype=np.uint8)
+    for number, tile in enumerate(tiles, start=1):
+        part = np.ascontiguousarray(tensor[(0, 0) + tile.outer])[None, None]
+        yield Progress("inference", f"Running {card.title}, part {number} of {len(tiles)} "
+                       f"({_shape_text(part.shape[2:])} voxels)",
+                       fraction=(number - 1) / len(tiles))
+        work.append(_work(card, part.shape[2:]))
+        answer = yield Infer(card.id, part, step=step, steps=step)
+        labels[tile.core] = answer[tile.core_in_outer]
+    return labels
+
+
+def _plan(card: ModelCard, shape, tile_mb) -> list[Tile]:
+    """One tile, or the cheapest exact tiling whose activations fit `tile_mb`."""
+    max_voxels = None if tile_mb is None else int(tile_mb * 1e6 // (4 * max(card.channels, 1)))
+    whole = [Tile(outer=tuple(slice(0, n) for n in shape), core=tuple(slice(0, n) for n in shape))]
+    if max_voxels is None or card.receptive_radius is None or np.prod(shape) <= max_voxels:
+        return whole
+    try:
+        return plan_tiles(shape, card.receptive_radius, max_voxels)
+    except ValueError as err:
+        raise ModelError(f"model {card.id}: {err}; raise the tile_mb option.") from err
 
 
 def _pre_model_box(volume, pre: ModelCard, card: ModelCard, clock, name: str, work: list):
@@ -357,6 +390,8 @@ def _check_options(options: dict | None) -> dict:
     merged.update(options or {})
     if merged["space"] not in ("native", "conformed"):
         raise ValueError(f"space must be 'native' or 'conformed', not {merged['space']!r}")
+    if merged["tile_mb"] is not None and not merged["tile_mb"] > 0:
+        raise ValueError(f"tile_mb must be a positive number or None, not {merged['tile_mb']!r}")
     if merged["resample"] not in ("majority", "nearest"):
         raise ValueError(f"resample must be 'majority' or 'nearest', not {merged['resample']!r}")
     return merged

@@ -35,6 +35,8 @@ def _network_facts(layers: list[ConvLayer]) -> dict:
         "activation": hidden[0].activation if hidden else "linear",
         "dilations": [layer.dilation for layer in layers],
         "flops_per_voxel": 2 * count_macs_per_voxel(layers),
+        "receptive_radius": None if any(layer.instance_norm for layer in layers)
+        else int(sum(layer.padding for layer in layers)),
     }
 
 

@@ -51,6 +51,10 @@ class ModelCard:
         Trainable parameters of the source model.
     flops_per_voxel : int
         2 x multiply-accumulates per output voxel of the whole network.
+    receptive_radius : int or None
+        Voxels each output depends on in every direction (sum over layers of
+        dilation x (kernel - 1) / 2); None when a layer normalises over the whole
+        volume, so outputs depend on every voxel and the volume cannot be tiled.
     licence : str
         Licence of the weights.
     source : dict
@@ -86,6 +90,7 @@ class ModelCard:
     dilations: list
     parameters: int
     flops_per_voxel: int
+    receptive_radius: int | None
     licence: str
     source: dict
     onnx: dict = field(default_factory=dict)

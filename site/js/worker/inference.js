@@ -87,8 +87,10 @@ export class InferenceEngine {
   }
 
   sessionOptions() {
+    // No CPU arena: a session's freed activations go back to the shared wasm heap, so a
+    // pre-model's buffers are reused by the main model instead of held by its arena.
     return { executionProviders: [this.backend.provider],
-      graphOptimizationLevel: this.backend.optimisation };
+      graphOptimizationLevel: this.backend.optimisation, enableCpuMemArena: false };
   }
 
   /** WebGPU may give way to WASM only when the page asked for "auto". */
