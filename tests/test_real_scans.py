@@ -111,7 +111,7 @@ def test_stroke_model_gets_its_own_preprocessing(data_dir, models_dir):
 
     path = data_dir / "nifti_space" / "PSR.nii.gz"
     result = run_job(Job(path.read_bytes(), path.name, cards, "meshnet26_stroke",
-                         {"space": "conformed"}), infer)
+                         {"space": "conformed", "tile_mb": None}), infer)
     tensor = seen["tensor"]
     assert tensor.shape == (1, 1, 256, 256, 256) and tensor.dtype == np.float32
     assert tensor.min() == 0.0 and tensor.max() == pytest.approx(1.0)
