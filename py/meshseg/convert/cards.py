@@ -50,19 +50,9 @@ def brainchop_card(model_id: str, folder: Path, weights_root: Path, layers: list
                          f"{layers[-1].weight.shape[0]} outputs.")
     files = {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
     up = catalog.BRAINCHOP
-    return ModelCard(
-        id=model_id, title=facts["title"], task=facts["task"],
-        description=facts["description"], classes=classes,
-        normalisation=facts["normalisation"], conform=dict(up["conform"]),
-        pre_model=facts["pre_model"], crop_padding=facts["crop_padding"],
-        crop_threshold=facts["crop_threshold"], parameters=parameters,
-        licence=up["licence"],
-        source={"repo": up["repo"], "commit": up["commit"],
-                "folder": f"{up['folder']}/{model_id}",
-                "local": folder.relative_to(weights_root).as_posix(), "files": files,
-                "upstream_ids": facts["upstream_ids"]},
-        onnx=onnx_info, expects=facts["expects"], metrics={}, notes=facts["notes"],
-        crop=True, **_network_facts(layers))
+    source = {"folder": f"{up['folder']}/{model_id}", "upstream_ids": facts["upstream_ids"]}
+    return _card(model_id, facts, up, classes, layers, parameters, onnx_info, metrics={},
+                 crop=True, source=_source(up, folder, weights_root, files, source))
 
 
 def stroke_card(folder: Path, weights_root: Path, layers: list[ConvLayer], parameters: int,
@@ -79,18 +69,27 @@ def stroke_card(folder: Path, weights_root: Path, layers: list[ConvLayer], param
     pairs = zip(facts["class_names"], facts["class_colors"], strict=True)
     classes = [{"index": i, "name": n, "color": c} for i, (n, c) in enumerate(pairs)]
     files = {name: sha256_file(folder / name) for name in (facts["checkpoint"], facts["results"])}
+    source = {"folder": f"{up['folder']}/{facts['upstream_file']}"}
+    return _card(facts["id"], facts, up, classes, layers, parameters, onnx_info,
+                 metrics=metrics, crop=facts["crop"],
+                 source=_source(up, folder, weights_root, files, source))
+
+
+def _source(upstream: dict, folder: Path, weights_root: Path, files: dict, extra: dict) -> dict:
+    return {"repo": upstream["repo"], "commit": upstream["commit"], **extra,
+            "local": folder.relative_to(weights_root).as_posix(), "files": files}
+
+
+def _card(model_id, facts, upstream, classes, layers, parameters, onnx_info, **fields):
+    """A card from catalog facts, upstream facts and the parsed network."""
     return ModelCard(
-        id=facts["id"], title=facts["title"], task=facts["task"],
+        id=model_id, title=facts["title"], task=facts["task"],
         description=facts["description"], classes=classes,
-        normalisation=facts["normalisation"], conform=dict(up["conform"]),
+        normalisation=facts["normalisation"], conform=dict(upstream["conform"]),
         pre_model=facts["pre_model"], crop_padding=facts["crop_padding"],
         crop_threshold=facts["crop_threshold"], parameters=parameters,
-        licence=up["licence"],
-        source={"repo": up["repo"], "commit": up["commit"],
-                "folder": f"{up['folder']}/{facts['upstream_file']}",
-                "local": folder.relative_to(weights_root).as_posix(), "files": files},
-        onnx=onnx_info, expects=facts["expects"], metrics=metrics, notes=facts["notes"],
-        crop=facts["crop"], **_network_facts(layers))
+        licence=upstream["licence"], onnx=onnx_info, expects=facts["expects"],
+        notes=facts["notes"], **fields, **_network_facts(layers))
 
 
 def build_card(weights_dir: str | Path, network, onnx_info: dict) -> ModelCard:
