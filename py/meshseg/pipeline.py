@@ -192,7 +192,8 @@ def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
     steps = 2 if card.pre_model else 1
     box = None
     if card.pre_model and options["crop"]:
-        box = yield from _pre_model_box(volume, cards[card.pre_model], card, clock, name, work)
+        box = yield from _pre_model_box(volume, cards[card.pre_model], card, clock, name, work,
+                                        options["tile_mb"])
 
     yield Progress("normalise", f"Normalising intensities ({card.normalisation})")
     with clock("normalise"):
@@ -205,7 +206,7 @@ def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
 
     yield Progress("inference", f"Running {card.title} on {_shape_text(tensor.shape[2:])} voxels")
     with clock("inference"):
-        labels = yield from _infer(card, tensor, steps, work, options["tile_mb"])
+        labels = yield from _infer(card, tensor, (steps, steps), work, options["tile_mb"])
     del tensor
     if box is not None:
         labels = paste(labels, box, conformed.shape)
@@ -219,13 +220,16 @@ def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
     return result
 
 
-def _infer(card: ModelCard, tensor: np.ndarray, step: int, work: list, tile_mb):
-    """Labels of `tensor`, in exact overlapping tiles when one pass would hold too much."""
+def _infer(card: ModelCard, tensor: np.ndarray, step: tuple[int, int], work: list, tile_mb):
+    """Labels of `tensor`, in exact overlapping tiles when one pass would hold too much.
+
+    `step` is (this inference, inferences in the job): the pre-model is step 1 of 2.
+    """
     shape = tensor.shape[2:]
     tiles = _plan(card, shape, tile_mb)
     if len(tiles) == 1:
         work.append(_work(card, shape))
-        return (yield Infer(card.id, tensor, step=step, steps=step))
+        return (yield Infer(card.id, tensor, *step))
     labels = np.zeros(shape, dtype=np.uint8)
     for number, tile in enumerate(tiles, start=1):
         part = np.ascontiguousarray(tensor[(0, 0) + tile.outer])[None, None]
@@ -233,7 +237,7 @@ def _infer(card: ModelCard, tensor: np.ndarray, step: int, work: list, tile_mb):
                        f"({_shape_text(part.shape[2:])} voxels)",
                        fraction=(number - 1) / len(tiles))
         work.append(_work(card, part.shape[2:]))
-        answer = yield Infer(card.id, part, step=step, steps=step)
+        answer = yield Infer(card.id, part, *step)
         labels[tile.core] = answer[tile.core_in_outer]
     return labels
 
@@ -250,15 +254,15 @@ def _plan(card: ModelCard, shape, tile_mb) -> list[Tile]:
         raise ModelError(f"model {card.id}: {err}; raise the tile_mb option.") from err
 
 
-def _pre_model_box(volume, pre: ModelCard, card: ModelCard, clock, name: str, work: list):
+def _pre_model_box(volume, pre: ModelCard, card: ModelCard, clock, name: str, work: list,
+                   tile_mb):
     """Run the brain-mask pre-model and return the crop box around its mask."""
     yield Progress("normalise", f"Normalising intensities for {pre.title} ({pre.normalisation})")
     with clock("normalise"):
         tensor = _tensor(_normalised(volume, pre.normalisation, name))
     yield Progress("premodel", f"Finding the brain with {pre.title}")
     with clock("premodel"):
-        work.append(_work(pre, tensor.shape[2:]))
-        mask = yield Infer(pre.id, tensor, step=1, steps=2)
+        mask = yield from _infer(pre, tensor, (1, 2), work, tile_mb)
     del tensor
     mask = largest_component((mask != 0).astype(np.uint8))
     if not mask.any():
