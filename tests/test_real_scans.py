@@ -15,7 +15,7 @@ import pytest
 
 from meshseg.inference import OnnxRunner
 from meshseg.models.index import read_index
-from meshseg.pipeline import Job, run_job
+from meshseg.pipeline import open_job, run_job
 from meshseg.resample_labels import labels_to_native
 
 ORIENTATIONS = ("RAS", "LAS", "LPI", "PSR", "AIL", "SLA")
@@ -56,7 +56,7 @@ def orientation_masks(data_dir, models_dir):
     masks = {}
     for code in ORIENTATIONS:
         path = data_dir / "nifti_space" / f"{code}.nii.gz"
-        result = run_job(Job(path.read_bytes(), path.name, cards, MODEL), runner)
+        result = run_job(open_job(path.read_bytes(), path.name, cards, MODEL), runner)
         masks[code] = ((result.labels > 0).astype(np.uint8), result.affine)
     return masks
 
@@ -88,8 +88,8 @@ def test_upstream_crop_gives_the_same_labels_as_the_whole_volume(data_dir, model
         return runner(model_id, tensor)
 
     data = (data_dir / "t1_crop.nii.gz").read_bytes()
-    cropped = run_job(Job(data, "t1_crop.nii.gz", cards, MODEL), infer).labels
-    whole = run_job(Job(data, "t1_crop.nii.gz", cards, MODEL, {"crop": False}), infer).labels
+    cropped = run_job(open_job(data, "t1_crop.nii.gz", cards, MODEL), infer).labels
+    whole = run_job(open_job(data, "t1_crop.nii.gz", cards, MODEL, {"crop": False}), infer).labels
     assert shapes[1] == (256, 256, 256)
     assert np.prod(shapes[0]) < 0.65 * 256 ** 3, f"crop {shapes[0]} saves too little"
     a, b = cropped > 0, whole > 0
@@ -110,7 +110,7 @@ def test_stroke_model_gets_its_own_preprocessing(data_dir, models_dir):
         return np.zeros(tensor.shape[2:], np.uint8)
 
     path = data_dir / "nifti_space" / "PSR.nii.gz"
-    result = run_job(Job(path.read_bytes(), path.name, cards, "meshnet26_stroke",
+    result = run_job(open_job(path.read_bytes(), path.name, cards, "meshnet26_stroke",
                          {"space": "conformed", "tile_mb": None}), infer)
     tensor = seen["tensor"]
     assert tensor.shape == (1, 1, 256, 256, 256) and tensor.dtype == np.float32

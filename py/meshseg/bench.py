@@ -58,7 +58,7 @@ def run_case(scan: Path, model: str, models_dir: str | None, threads: int | None
     """
     from meshseg.cli import _cards
     from meshseg.inference import OnnxRunner
-    from meshseg.pipeline import Job, run_job
+    from meshseg.pipeline import open_job, run_job
     from meshseg.weights import default_models_dir
 
     args = argparse.Namespace(models=models_dir or str(default_models_dir()), weights=None)
@@ -74,7 +74,7 @@ def run_case(scan: Path, model: str, models_dir: str | None, threads: int | None
         return labels
 
     start = time.perf_counter()
-    result = run_job(Job(scan.read_bytes(), scan.name, cards, model), infer)
+    result = run_job(open_job(scan.read_bytes(), scan.name, cards, model), infer)
     total = time.perf_counter() - start
     if save_mask:
         Path(save_mask).write_bytes(result.mask_bytes)
@@ -308,20 +308,18 @@ def renderer_peaks(user_data_dir: str, proc: Path = Path("/proc")) -> list[dict]
 # --- float64 reference ------------------------------------------------------------
 
 
-def pipeline_tensors(scan: Path, model: str, cards: dict, runner) -> list:
-    """The Infer events of a job for `scan` (pre-model answered by `runner`), in order."""
-    from meshseg.pipeline import Job
+def pipeline_tensors(scan: Path, model: str, cards: dict, runner) -> list[tuple[str, np.ndarray]]:
+    """(model id, tensor) of each inference of a job for `scan`, in order (answered by `runner`)."""
+    from meshseg.pipeline import open_job, run_job
 
-    job = Job(scan.read_bytes(), scan.name, cards, model)
-    events = []
-    event = job.advance()
-    while event.kind != "done":
-        if event.kind == "infer":
-            events.append(event)
-            event = job.advance(runner(event.model_id, event.tensor))
-        else:
-            event = job.advance()
-    return events
+    seen = []
+
+    def infer(model_id, tensor):
+        seen.append((model_id, tensor))
+        return runner(model_id, tensor)
+
+    run_job(open_job(scan.read_bytes(), scan.name, cards, model), infer)
+    return seen
 
 
 def reference_check(scan: Path, model: str, models_dir: str | None, weights_dir: str,
@@ -340,10 +338,10 @@ def reference_check(scan: Path, model: str, models_dir: str | None, weights_dir:
     args = argparse.Namespace(models=models_dir or str(default_models_dir()), weights=None)
     cards = _cards(args)
     runner = OnnxRunner(args.models, cards, threads=threads)
-    event = [e for e in pipeline_tensors(scan, model, cards, runner) if e.model_id == model][-1]
-    native = runner(model, event.tensor)
+    tensor = [t for m, t in pipeline_tensors(scan, model, cards, runner) if m == model][-1]
+    native = runner(model, tensor)
     started = time.perf_counter()
-    scores = meshnet_forward(load_network(weights_dir, model).layers, event.tensor[0, 0])
+    scores = meshnet_forward(load_network(weights_dir, model).layers, tensor[0, 0])
     labels = np.argmax(scores, axis=0)
     seconds = time.perf_counter() - started
     gflop = cards[model].flops_per_voxel * native.size / 1e9

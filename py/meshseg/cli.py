@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 
 from meshseg import __version__
+from meshseg.driver import run
 from meshseg.errors import MeshSegError
 from meshseg.models.index import read_index
-from meshseg.pipeline import DEFAULT_OPTIONS, Job, run_job
+from meshseg.options import SegmentOptions
+from meshseg.session import ScanSession
 from meshseg.weights import default_models_dir, find_weights
 
 
@@ -34,13 +36,14 @@ def segment(args) -> int:
     from meshseg.inference import OnnxRunner
 
     runner = OnnxRunner(args.models, cards, threads=args.threads)
-    options = {"space": args.space, "resample": args.resample,
-               "largest_component": not args.keep_all_components,
-               "clean_classes": args.clean_classes}
-    data = Path(args.input).read_bytes()
-    job = Job(data, Path(args.input).name, cards, args.model, options)
+    options = SegmentOptions(space=args.space, resample=args.resample,
+                             largest_component=not args.keep_all_components,
+                             clean_classes=args.clean_classes)
     progress = _StderrProgress(args.quiet)
-    result = run_job(job, _announce_inference(runner, progress), progress)
+    name = Path(args.input).name
+    progress.note(f"load: Reading {name}")
+    job = ScanSession.open(Path(args.input).read_bytes(), name).job(cards, args.model, options)
+    result = run(job, _announce_inference(runner, progress), progress)
     Path(args.output).write_bytes(result.mask_bytes)
     _write_stats(args.stats, result)
     progress.finish(result, args.output)
@@ -126,9 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     seg.add_argument("-m", "--model", required=True, help="model id (see `meshseg models`)")
     seg.add_argument("-o", "--output", required=True, help="label image to write (.nii.gz)")
     seg.add_argument("--stats", help="write per-label volumes (.csv, or .json)")
-    seg.add_argument("--space", choices=("native", "conformed"), default=DEFAULT_OPTIONS["space"])
+    seg.add_argument("--space", choices=("native", "conformed"), default=SegmentOptions.space)
     seg.add_argument("--resample", choices=("majority", "nearest"),
-                     default=DEFAULT_OPTIONS["resample"], help="native mapping method")
+                     default=SegmentOptions.resample, help="native mapping method")
     seg.add_argument("--keep-all-components", action="store_true",
                      help="skip the largest-connected-component clean-up")
     seg.add_argument("--clean-classes", action="store_true",

@@ -39,6 +39,22 @@ def bounding_box(mask, pad=0) -> tuple[slice, ...]:
     return tuple(box)
 
 
+def pad_box(box, pad, shape) -> tuple[slice, ...]:
+    """A box grown by ``pad`` voxels on every side, clipped to ``shape``.
+
+    ``pad_box(bounding_box(mask), p, mask.shape) == bounding_box(mask, p)``.
+
+    Examples
+    --------
+    >>> pad_box((slice(2, 5), slice(0, 3)), 2, (6, 10))
+    (slice(0, 6, None), slice(0, 5, None))
+    """
+    if pad < 0:
+        raise ValueError(f"pad must be >= 0, got {pad}")
+    return tuple(slice(max(0, s.start - pad), min(n, s.stop + pad))
+                 for s, n in zip(box, shape, strict=True))
+
+
 def crop(data, box) -> np.ndarray:
     """Copy of the part of ``data`` inside ``box`` (C-contiguous).
 

@@ -1,226 +1,179 @@
-"""One segmentation job as a step machine that any inference driver can run.
+"""One segmentation run on a scan session, as a step machine any driver can run.
 
 The job does everything before and after the network in pure Python; the network
 itself runs outside (native onnxruntime in the CLI, onnxruntime-web in the
-browser worker). :class:`Job` yields events: ``progress`` (a stage started),
-``infer`` (run this model on this tensor, answer with uint8 labels) and ``done``
-(the result). Both drivers call :meth:`Job.advance` in a loop, so the browser
-and the command line run the very same preprocessing and post-processing.
+browser worker). :meth:`Job.advance` returns events: ``progress`` (a stage
+started), ``infer`` (run this model on this tensor, answer with uint8 labels)
+and ``done`` (the result). :func:`meshseg.driver.drive` is the one loop that
+answers them, for the CLI, the worker and the benchmark alike.
 
-Stages: load, conform, normalise, [pre-model inference, crop], inference,
-postprocess, native (or conformed) output, stats.
+Stages: [conform], normalise, [pre-model inference, crop], inference,
+postprocess, native (or conformed) output, stats. The scan session supplies the
+load, and caches the conformed volume and the pre-model's box for later runs.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from meshseg.conform import conform
-from meshseg.crop import bounding_box, crop, paste
+from meshseg.constants import LABELS_SUFFIX, image_stem
+from meshseg.crop import bounding_box, crop, pad_box, paste
 from meshseg.errors import InputImageError, ModelError
-from meshseg.intensity import normalise, scale_to_uint8
-from meshseg.label_image import label_image, to_nifti_bytes
-from meshseg.loading import Scan, describe, load_scan
+from meshseg.events import Done, Infer, Progress, Result
+from meshseg.intensity import normalise
+from meshseg.label_image import label_image
 from meshseg.models.card import ModelCard
+from meshseg.options import SegmentOptions
 from meshseg.postprocess import clean_classes, largest_component
 from meshseg.resample_labels import labels_to_native
+from meshseg.session import Conformed, ScanSession
 from meshseg.stats import label_stats, stats_csv, stats_json
 from meshseg.tiling import Tile, plan_tiles
 
-DEFAULT_OPTIONS = {
-    "space": "native",          # "native": input's own grid; "conformed": the model grid
-    "largest_component": True,  # upstream post-processing
-    "clean_classes": False,     # per-class removal of small islands
-    "resample": "majority",     # native mapping: "majority" vote or "nearest"
-    "crop": True,               # crop to the brain/head box as upstream does (card.crop)
-    "tile_mb": 1300,            # largest hidden activation (MB) one inference may hold; larger
-                                # inputs run as exact overlapping tiles (None: never tile)
-}
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A stage has started."""
-
-    stage: str
-    message: str
-    fraction: float | None = None
-    kind: str = "progress"
-
-
-@dataclass(frozen=True)
-class Infer:
-    """Run model `model_id` on `tensor` (float32, [1, 1, D, H, W]) and answer with labels."""
-
-    model_id: str
-    tensor: np.ndarray
-    step: int
-    steps: int
-    kind: str = "infer"
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.tensor.shape)
-
-
-@dataclass
-class Result:
-    """What a finished job hands back."""
-
-    model_id: str
-    space: str
-    mask_name: str
-    mask_bytes: bytes
-    labels: np.ndarray = field(repr=False)
-    affine: np.ndarray = field(repr=False)
-    stats: list[dict]
-    stats_csv: str
-    stats_json: str
-    notices: list[str]
-    timings: dict[str, float]
-    scan_info: dict
-    work: list[dict] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        """JSON-able summary (no bytes, no arrays)."""
-        return {
-            "model_id": self.model_id, "space": self.space, "mask_name": self.mask_name,
-            "stats": self.stats, "notices": self.notices, "timings": self.timings,
-            "scan_info": self.scan_info, "work": self.work,
-        }
-
-
-@dataclass(frozen=True)
-class Done:
-    """The job finished."""
-
-    result: Result
-    kind: str = "done"
+__all__ = ["Job", "Progress", "Infer", "Done", "Result", "open_job", "run_job"]
 
 
 class Job:
-    """A segmentation job, advanced one event at a time.
+    """A segmentation run, advanced one event at a time.
 
     Parameters
     ----------
-    data : bytes-like or path
-        The scan file's content (or a path to it).
-    name : str
-        The file's name as the user knows it (used in messages and output names).
+    session : ScanSession
+        The loaded scan.
     cards : dict
         Model id -> card (``ModelCard`` or its dict); must hold the model and its
         pre-model, if it has one.
     model_id : str
         The model to run.
-    options : dict, optional
-        Overrides of :data:`DEFAULT_OPTIONS`.
+    options : SegmentOptions, mapping or None
+        Checked with :meth:`SegmentOptions.from_mapping`.
 
     Examples
     --------
-    >>> job = Job(data, "scan.nii.gz", cards, "model5_gw_ae")    # doctest: +SKIP
-    >>> event = job.advance()                                     # doctest: +SKIP
-    >>> while event.kind != "done":                               # doctest: +SKIP
+    >>> job = ScanSession.open("scan.nii.gz").job(cards, "model5_gw_ae")  # doctest: +SKIP
+    >>> event = job.advance()                                  # doctest: +SKIP
+    >>> while event.kind != "done":                            # doctest: +SKIP
     ...     labels = run_model(event) if event.kind == "infer" else None
     ...     event = job.advance(labels)
     """
 
-    def __init__(self, data, name: str, cards: dict, model_id: str,
-                 options: dict | None = None) -> None:
-        self.cards = {key: _as_card(value) for key, value in dict(cards).items()}
-        self.card = _lookup(self.cards, model_id)
-        if self.card.pre_model:
-            _lookup(self.cards, self.card.pre_model)
-        self.options = _check_options(options)
-        self._steps = _run(data, name, self.card, self.cards, self.options)
+    def __init__(self, session: ScanSession, cards: dict, model_id: str, options=None) -> None:
+        self.cards, self.card, self.options = _checked(cards, model_id, options)
+        self.session = session
+        self.timings: dict[str, float] = {}
+        load = session.take_load_seconds()
+        if load is not None:
+            self.timings["load"] = load
+        self._steps = _run(session, self.card, self.cards, self.options, self.timings)
         self._started = False
+        self._stage: str | None = None  # the stage whose Python work is being timed
         self._pending: Infer | None = None
 
-    def advance(self, labels=None):
+    def advance(self, labels=None, *, seconds: float | None = None):
         """Run until the next event and return it (``Progress``, ``Infer`` or ``Done``).
 
         Parameters
         ----------
         labels : bytes-like or ndarray, optional
             The answer to the last ``Infer`` event: uint8 labels, D*H*W values.
+        seconds : float, optional
+            How long the driver took to answer it (added to that stage's time).
         """
         if self._pending is not None:
             labels = _as_labels(labels, self._pending)
+            self._charge_inference(self._pending, seconds)
         elif labels is not None:
             raise ValueError("labels were given, but the job did not ask for inference")
+        started = time.perf_counter()
         try:
             event = self._steps.send(labels) if self._started else next(self._steps)
         except StopIteration as stop:
             event = Done(stop.value)
+        self._charge(self._stage, time.perf_counter() - started)
         self._started = True
+        if isinstance(event, Progress):
+            self._stage = event.stage
         self._pending = event if isinstance(event, Infer) else None
         return event
 
+    def _charge(self, stage: str | None, seconds: float) -> None:
+        if stage is not None:  # before the first stage: cache look-ups only
+            self.timings[stage] = self.timings.get(stage, 0.0) + seconds
 
-def run_job(job: Job, infer, on_progress=None) -> Result:
-    """Drive `job` to the end with a synchronous ``infer(model_id, tensor) -> labels``."""
-    event = job.advance()
-    while event.kind != "done":
-        if event.kind == "progress":
-            if on_progress is not None:
-                on_progress(event)
-            event = job.advance()
-        else:
-            event = job.advance(infer(event.model_id, event.tensor))
-    return event.result
+    def _charge_inference(self, request: Infer, seconds: float | None) -> None:
+        if seconds is not None:
+            request.work["seconds"] = round(request.work.get("seconds", 0.0) + seconds, 4)
+            self._charge(request.stage, seconds)
 
 
-def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
-    timings: dict[str, float] = {}
-    clock = _Clock(timings)
+def open_job(data, name: str, cards: dict, model_id: str, options=None) -> Job:
+    """A job on a scan given as a path or bytes (a one-run session).
+
+    Examples
+    --------
+    >>> job = open_job(data, "scan.nii.gz", cards, "model5_gw_ae")  # doctest: +SKIP
+    >>> result = run_job(job, infer)                               # doctest: +SKIP
+    """
+    _checked(cards, model_id, options)  # a bad model or option fails before the file is read
+    return Job(ScanSession.open(data, name), cards, model_id, options)
+
+
+def run_job(job: Job, infer, on_progress=None, cancelled=None) -> Result:
+    """Drive `job` to its result (see :func:`meshseg.driver.run`)."""
+    from meshseg.driver import run
+
+    return run(job, infer, on_progress, cancelled)
+
+
+def _run(session: ScanSession, card: ModelCard, cards: dict, options: SegmentOptions,
+         timings: dict) -> Generator:
     work: list[dict] = []
-
-    yield Progress("load", f"Reading {name}")
-    with clock("load"):
-        scan = load_scan(data, name)
-
+    reused = ["load"] if "load" not in timings else []
     grid = card.conform
-    yield Progress("conform", f"Conforming to {_grid_text(grid)}")
-    with clock("conform"):
-        conformed = conform(scan.image, grid["shape"], grid["voxel_size"], grid["orientation"])
-        volume = _scaled(conformed.get_fdata(dtype=np.float32, caching="unchanged"), grid, name)
-        conformed = _grid_only(conformed)
+    if session.is_conformed(grid):
+        reused.append("conform")
+    else:
+        yield Progress("conform", f"Conforming to {_grid_text(grid)}")
+    conformed = session.conformed(grid)
 
     steps = 2 if card.pre_model else 1
     box = None
-    if card.pre_model and options["crop"]:
-        box = yield from _pre_model_box(volume, cards[card.pre_model], card, clock, name, work,
-                                        options["tile_mb"])
+    if card.pre_model and options.crop:
+        pre = cards[card.pre_model]
+        unpadded = session.brain_box(pre.id)
+        if unpadded is None:
+            unpadded = yield from _pre_model_box(conformed.volume, pre, session.name, work,
+                                                 options.tile_mb)
+            session.keep_brain_box(pre.id, unpadded)
+        else:
+            reused.append("premodel")
+        box = pad_box(unpadded, card.crop_padding, conformed.volume.shape)
 
     yield Progress("normalise", f"Normalising intensities ({card.normalisation})")
-    with clock("normalise"):
-        normalised = _normalised(volume, card.normalisation, name)
-        del volume
-        if options["crop"] and card.crop and box is None:
-            box = _intensity_box(normalised, card)
-        tensor = _tensor(normalised if box is None else crop(normalised, box))
-        del normalised
+    normalised = _normalised(conformed.volume, card.normalisation, session.name)
+    if options.crop and card.crop and box is None:
+        box = _intensity_box(normalised, card)
+    tensor = _tensor(normalised if box is None else crop(normalised, box))
+    del normalised
 
     yield Progress("inference", f"Running {card.title} on {_shape_text(tensor.shape[2:])} voxels")
-    with clock("inference"):
-        labels = yield from _infer(card, tensor, (steps, steps), work, options["tile_mb"])
+    labels = yield from _infer(card, tensor, (steps, steps), "inference", work, options.tile_mb)
     del tensor
     if box is not None:
-        labels = paste(labels, box, conformed.shape)
+        labels = paste(labels, box, conformed.grid.shape)
 
     yield Progress("postprocess", "Cleaning up labels")
-    with clock("postprocess"):
-        labels = _postprocess(labels, options)
-
-    result = yield from _output(scan, conformed, labels, card, options, clock)
-    result.timings, result.work = timings, work
+    labels = _postprocess(labels, options)
+    result = yield from _output(session, conformed, labels, card, options)
+    result.timings, result.work, result.reused = timings, work, reused
     return result
 
 
-def _infer(card: ModelCard, tensor: np.ndarray, step: tuple[int, int], work: list, tile_mb):
+def _infer(card: ModelCard, tensor: np.ndarray, step: tuple[int, int], stage: str, work: list,
+           tile_mb):
     """Labels of `tensor`, in exact overlapping tiles when one pass would hold too much.
 
     `step` is (this inference, inferences in the job): the pre-model is step 1 of 2.
@@ -229,15 +182,15 @@ def _infer(card: ModelCard, tensor: np.ndarray, step: tuple[int, int], work: lis
     tiles = _plan(card, shape, tile_mb)
     if len(tiles) == 1:
         work.append(_work(card, shape))
-        return (yield Infer(card.id, tensor, *step))
+        return (yield Infer(card.id, tensor, *step, stage, work[-1]))
     labels = np.zeros(shape, dtype=np.uint8)
     for number, tile in enumerate(tiles, start=1):
         part = np.ascontiguousarray(tensor[(0, 0) + tile.outer])[None, None]
-        yield Progress("inference", f"Running {card.title}, part {number} of {len(tiles)} "
+        yield Progress(stage, f"Running {card.title}, part {number} of {len(tiles)} "
                        f"({_shape_text(part.shape[2:])} voxels)",
                        fraction=(number - 1) / len(tiles))
         work.append(_work(card, part.shape[2:]))
-        answer = yield Infer(card.id, part, *step)
+        answer = yield Infer(card.id, part, *step, stage, work[-1])
         labels[tile.core] = answer[tile.core_in_outer]
     return labels
 
@@ -254,58 +207,41 @@ def _plan(card: ModelCard, shape, tile_mb) -> list[Tile]:
         raise ModelError(f"model {card.id}: {err}; raise the tile_mb option.") from err
 
 
-def _pre_model_box(volume, pre: ModelCard, card: ModelCard, clock, name: str, work: list,
-                   tile_mb):
-    """Run the brain-mask pre-model and return the crop box around its mask."""
+def _pre_model_box(volume, pre: ModelCard, name: str, work: list, tile_mb):
+    """Run the brain-mask pre-model; the (unpadded) box around its largest component."""
     yield Progress("normalise", f"Normalising intensities for {pre.title} ({pre.normalisation})")
-    with clock("normalise"):
-        tensor = _tensor(_normalised(volume, pre.normalisation, name))
+    tensor = _tensor(_normalised(volume, pre.normalisation, name))
     yield Progress("premodel", f"Finding the brain with {pre.title}")
-    with clock("premodel"):
-        mask = yield from _infer(pre, tensor, (1, 2), work, tile_mb)
+    mask = yield from _infer(pre, tensor, (1, 2), "premodel", work, tile_mb)
     del tensor
     mask = largest_component((mask != 0).astype(np.uint8))
     if not mask.any():
         raise InputImageError(
             name, f"the brain-mask model {pre.id} found no brain in this image.",
             "Check that it is a head MRI of the kind the model card describes.")
-    return bounding_box(mask, pad=card.crop_padding)
+    return bounding_box(mask)
 
 
-def _output(scan: Scan, conformed, labels, card: ModelCard, options: dict, clock):
-    if options["space"] == "native":
+def _output(session: ScanSession, conformed: Conformed, labels, card: ModelCard,
+            options: SegmentOptions):
+    scan = session.scan
+    if options.space == "native":
         yield Progress("native", "Mapping labels back to the scan's own grid")
-        with clock("native"):
-            out_labels = labels_to_native(labels, conformed.affine, scan.image.shape[:3],
-                                          scan.image.affine, method=options["resample"])
-            out_img = label_image(out_labels, scan.image)
+        out_labels = labels_to_native(labels, conformed.grid.affine, scan.image.shape[:3],
+                                      scan.image.affine, method=options.resample)
+        out_img = label_image(out_labels, scan.image)
     else:
         yield Progress("native", "Writing labels on the model grid")
-        with clock("native"):
-            out_labels = labels
-            out_img = label_image(labels, conformed)
+        out_img = label_image(labels, conformed.grid)
     yield Progress("stats", "Measuring volumes")
-    with clock("stats"):
-        rows = label_stats(out_labels, out_img.affine, card.classes)
-        meta = {"file": scan.name, "model": card.id, "space": options["space"],
-                "onnx_sha256": card.onnx.get("sha256", "")}
-        mask_bytes = to_nifti_bytes(out_img)
+    rows = label_stats(np.asanyarray(out_img.dataobj), out_img.affine, card.classes)
+    meta = {"file": scan.name, "model": card.id, "space": options.space,
+            "onnx_sha256": card.onnx.get("sha256", "")}
     return Result(
-        model_id=card.id, space=options["space"], mask_name=_mask_name(scan.name, card.id),
-        mask_bytes=mask_bytes, labels=out_labels, affine=out_img.affine, stats=rows,
-        stats_csv=stats_csv(rows), stats_json=stats_json(rows, meta),
-        notices=list(scan.notices), timings={}, scan_info=describe(scan),
+        model_id=card.id, space=options.space, mask_name=mask_name(scan.name, card.id),
+        image=out_img, stats=rows, stats_csv=stats_csv(rows), stats_json=stats_json(rows, meta),
+        notices=list(scan.notices), warnings=[], timings={}, scan_info=session.info(),
     )
-
-
-def _scaled(volume: np.ndarray, grid: dict, name: str) -> np.ndarray:
-    if not grid.get("scale_to_uint8"):
-        return volume
-    try:
-        return scale_to_uint8(volume).astype(np.float32)
-    except ValueError as err:
-        raise InputImageError(name, f"its intensities cannot be scaled: {err}",
-                              "Is the image empty after conforming?") from err
 
 
 def _normalised(volume: np.ndarray, method: str, name: str) -> np.ndarray:
@@ -331,15 +267,6 @@ def _intensity_box(normalised: np.ndarray, card: ModelCard):
     return bounding_box(mask, pad=card.crop_padding)
 
 
-def _grid_only(img):
-    """The image's grid (shape, affine, header) without its voxels, to free memory early.
-
-    A broadcast zero stands in for the data: same shape, no storage.
-    """
-    no_voxels = np.broadcast_to(np.zeros((), dtype=np.uint8), img.shape)
-    return img.__class__(no_voxels, img.affine, img.header)
-
-
 def _work(card: ModelCard, shape) -> dict:
     """What one inference computes: the model, its input grid and its FLOPs."""
     voxels = int(np.prod(shape))
@@ -355,10 +282,10 @@ def _shape_text(shape) -> str:
     return "x".join(str(int(n)) for n in shape)
 
 
-def _postprocess(labels: np.ndarray, options: dict) -> np.ndarray:
-    if options["largest_component"]:
+def _postprocess(labels: np.ndarray, options: SegmentOptions) -> np.ndarray:
+    if options.largest_component:
         labels = largest_component(labels)
-    if options["clean_classes"]:
+    if options.clean_classes:
         labels = clean_classes(labels)
     return labels
 
@@ -375,6 +302,15 @@ def _as_labels(labels, request: Infer) -> np.ndarray:
     return array.astype(np.uint8, copy=False).reshape(shape)
 
 
+def _checked(cards: dict, model_id: str, options):
+    """Cards as ModelCards, the model's card (its pre-model present) and checked options."""
+    cards = {key: _as_card(value) for key, value in dict(cards).items()}
+    card = _lookup(cards, model_id)
+    if card.pre_model:
+        _lookup(cards, card.pre_model)
+    return cards, card, SegmentOptions.from_mapping(options)
+
+
 def _as_card(value) -> ModelCard:
     return value if isinstance(value, ModelCard) else ModelCard.from_dict(value)
 
@@ -386,21 +322,6 @@ def _lookup(cards: dict, model_id: str) -> ModelCard:
     return cards[model_id]
 
 
-def _check_options(options: dict | None) -> dict:
-    merged = dict(DEFAULT_OPTIONS)
-    unknown = sorted(set(options or {}) - set(DEFAULT_OPTIONS))
-    if unknown:
-        raise ValueError(f"unknown options {unknown}; known: {sorted(DEFAULT_OPTIONS)}")
-    merged.update(options or {})
-    if merged["space"] not in ("native", "conformed"):
-        raise ValueError(f"space must be 'native' or 'conformed', not {merged['space']!r}")
-    if merged["tile_mb"] is not None and not merged["tile_mb"] > 0:
-        raise ValueError(f"tile_mb must be a positive number or None, not {merged['tile_mb']!r}")
-    if merged["resample"] not in ("majority", "nearest"):
-        raise ValueError(f"resample must be 'majority' or 'nearest', not {merged['resample']!r}")
-    return merged
-
-
 def _grid_text(grid: dict) -> str:
     shape = "x".join(str(n) for n in grid["shape"])
     size = grid["voxel_size"]
@@ -408,34 +329,12 @@ def _grid_text(grid: dict) -> str:
     return f"{shape} at {size:g} mm, {grid['orientation']}"
 
 
-def _mask_name(name: str, model_id: str) -> str:
-    stem = name
-    for ext in (".nii.gz", ".nii", ".mgz", ".mgh", ".gz"):
-        if stem.lower().endswith(ext):
-            stem = stem[: -len(ext)]
-            break
-    return f"{stem}_{model_id}_labels.nii.gz"
+def mask_name(name: str, model_id: str) -> str:
+    """File name of a label image: ``<stem>_<model>_labels.nii.gz``.
 
-
-class _Clock:
-    """Context manager factory adding elapsed seconds per stage into a dict."""
-
-    def __init__(self, timings: dict[str, float]) -> None:
-        self.timings = timings
-
-    def __call__(self, stage: str):
-        return _Timer(self.timings, stage)
-
-
-class _Timer:
-    def __init__(self, timings: dict[str, float], stage: str) -> None:
-        self.timings, self.stage = timings, stage
-
-    def __enter__(self):
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        elapsed = time.perf_counter() - self.start
-        self.timings[self.stage] = round(self.timings.get(self.stage, 0.0) + elapsed, 4)
-        return False
+    Examples
+    --------
+    >>> mask_name("sub-01_T1w.nii.gz", "mindgrab")
+    'sub-01_T1w_mindgrab_labels.nii.gz'
+    """
+    return f"{image_stem(name)}_{model_id}{LABELS_SUFFIX}"
