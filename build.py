@@ -136,8 +136,9 @@ def build(out, weights, example, pyodide_dist=None, cache=ROOT / ".cache"):
     out.mkdir(parents=True)
     cache.mkdir(parents=True, exist_ok=True)
 
-    step(1, "site files", "site/ -> dist/")
+    step(1, "site files", "site/ -> dist/, js/constants.js from meshseg.constants")
     copy_tree(ROOT / "site", out)
+    write_constants(out / "js" / "constants.js")
 
     step(2, "Pyodide core", "node_modules/pyodide -> dist/pyodide/")
     lock = copy_pyodide_core(NODE_MODULES / "pyodide", out / "pyodide")
@@ -167,6 +168,15 @@ def build(out, weights, example, pyodide_dist=None, cache=ROOT / ".cache"):
     write_json(out / "version.json", version)
     report(f"version.json: meshseg {version['meshseg']}, commit {version['commit']}")
     return summarise(out)
+
+
+def write_constants(dest):
+    """The names Python and the page share (py/meshseg/constants.py) as an ES module."""
+    sys.path.insert(0, str(ROOT / "py"))
+    from meshseg.constants import to_javascript
+
+    dest.write_text(to_javascript(), encoding="utf-8")
+    report(f"{dest.name} (generated)")
 
 
 def check_inputs(weights, example):

@@ -39,12 +39,14 @@ function captureWorkerMessages() {
     constructor(...args) {
       super(...args);
       this.addEventListener('message', ({ data }) => {
-        if (data?.type === 'ready') {
-          bench.ready.push({ info: data.info ?? null, error: data.error, at: performance.now() });
-        } else if (data?.type === 'result') {
-          const { mask, ...rest } = data.result ?? {};
-          bench.results.push({ result: data.error ? null : { ...rest, maskBytes: mask?.byteLength ?? null },
-            error: data.error, at: performance.now() });
+        // Protocol v2: the init reply carries {info, models}; a segment reply carries a maskName.
+        if (data?.type === 'result' && data.value?.info && data.value?.models) {
+          bench.ready.push({ info: data.value.info, error: null, at: performance.now() });
+        } else if (data?.type === 'result' && data.value?.maskName) {
+          const { mask, labelsNifti, ...rest } = data.value;
+          bench.results.push({ result: { ...rest, maskBytes: mask?.byteLength ?? null }, error: null, at: performance.now() });
+        } else if (data?.type === 'error') {
+          bench.results.push({ result: null, error: data.error, at: performance.now() });
         }
       });
     }

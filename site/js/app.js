@@ -1,7 +1,12 @@
-// Page wiring: connects the UI modules to the segmenter client. The page state
-// (chosen scan, running or not) lives in startApp's closure; nothing global.
+// Page wiring: connects the UI modules to a Segmenter (js/api/segmenter.js). No side effect
+// on import: <meshseg-app> (js/element.js) calls createApp. The page state lives in
+// createApp's closure.
+//
+// A chosen file goes to the worker first: it is validated there, and only the worker's
+// decompressed copy of an accepted scan reaches the viewer (nothing is allocated for a
+// refused file, and the viewer never parses what the worker has not checked).
 
-import { SegmenterClient, SegmenterError } from './segmenter-client.js';
+import { IMAGE_EXTENSIONS } from './constants.js';
 import { createAbout } from './ui/about.js';
 import { createDownloads } from './ui/downloads.js';
 import { createFileDrop } from './ui/file-drop.js';
@@ -12,57 +17,64 @@ import { createRunSummary } from './ui/run-summary.js';
 import { createStatsTable } from './ui/stats-table.js';
 import { createStatus, errorText } from './ui/status.js';
 import { createViewer } from './ui/viewer.js';
-import { runnerOptionsFromQuery } from './worker/backend.js';
-
-const WORKER_URL = new URL('./worker/worker.js', import.meta.url);
-const EXAMPLE_URL = new URL('../example/t1_crop.nii.gz', import.meta.url);
-const VERSION_URL = new URL('../version.json', import.meta.url);
-const MODELS_URL = new URL('../models/index.json', import.meta.url);
+import { createWarnings } from './ui/warnings.js';
 
 async function readJson(url) {
   const response = await fetch(url);
-  if (!response.ok) {
-    throw new Error(`${url.pathname}: HTTP ${response.status}`);
-  }
+  if (!response.ok) throw new Error(`${new URL(url).pathname}: HTTP ${response.status}`);
   return response.json();
 }
 
-function byId(root, id) {
-  const element = root.getElementById(id);
-  if (!element) {
-    throw new Error(`page is missing #${id}`);
-  }
-  return element;
+function finder(root) {
+  return (id) => {
+    const element = root.querySelector(`#${id}`);
+    if (!element) throw new Error(`page is missing #${id}`);
+    return element;
+  };
+}
+
+/** The page's UI parts, built from the DOM under `root`. */
+function createParts($) {
+  return {
+    status: createStatus($('status')),
+    progress: createProgress({
+      panel: $('progress'), stages: $('stages'), bar: $('progress-bar'),
+      percent: $('progress-percent'), elapsed: $('elapsed'), message: $('progress-message'),
+    }),
+    picker: createModelPicker({ select: $('model-select'), card: $('model-card') }),
+    stats: createStatsTable({ table: $('stats'), empty: $('results-empty') }),
+    downloads: createDownloads({ container: $('downloads'), mask: $('download-mask'), csv: $('download-csv'), json: $('download-json') }),
+    notices: createNotices($('notices')),
+    warnings: createWarnings($('warnings')),
+    summary: createRunSummary($('run-summary')),
+    about: createAbout({ list: $('about-list'), models: $('about-models') }),
+    viewer: createViewer({
+      canvas: $('viewer-canvas'), message: $('viewer-message'), opacity: $('opacity'),
+      opacityValue: $('opacity-value'), cursorLabel: $('cursor-label'),
+    }),
+    runButton: $('run'),
+    cancelButton: $('cancel'),
+  };
 }
 
 /**
- * Build the page's parts from the DOM and wire them to a segmenter client.
- * @param {Document} root
- * @param {SegmenterClient} client
+ * Build the app inside `root` (which holds APP_TEMPLATE) and start the segmenter.
+ * @param {Element} root
+ * @param {import('./api/segmenter.js').Segmenter} segmenter
+ * @param {object} settings
+ * @param {string} settings.exampleUrl
+ * @param {string} settings.versionUrl
+ * @param {string|null} [settings.model] the model chosen at start
+ * @param {(result: object, card: object) => void} [settings.onResult]
+ * @param {(error: Error) => void} [settings.onError]
+ * @returns {{ready: Promise<void>, state: object, parts: object}}
  */
-export function startApp(root, client) {
-  const $ = (id) => byId(root, id);
-  const status = createStatus($('status'));
-  const progress = createProgress({
-    panel: $('progress'), stages: $('stages'), bar: $('progress-bar'),
-    percent: $('progress-percent'), elapsed: $('elapsed'), message: $('progress-message'),
-  });
-  const picker = createModelPicker({ select: $('model-select'), card: $('model-card') });
-  const stats = createStatsTable({ table: $('stats'), empty: $('results-empty') });
-  const downloads = createDownloads({
-    container: $('downloads'), mask: $('download-mask'), csv: $('download-csv'), json: $('download-json'),
-  });
-  const notices = createNotices($('notices'));
-  const summary = createRunSummary($('run-summary'));
-  const about = createAbout({ list: $('about-list'), models: $('about-models') });
-  const viewer = createViewer({
-    canvas: $('viewer-canvas'), message: $('viewer-message'), opacity: $('opacity'),
-    opacityValue: $('opacity-value'), cursorLabel: $('cursor-label'),
-  });
-  const runButton = $('run');
-  const cancelButton = $('cancel');
-
-  const state = { ready: false, running: false, scan: null };
+export function createApp(root, segmenter, settings) {
+  const $ = finder(root);
+  const parts = createParts($);
+  const { status, progress, picker, viewer, runButton, cancelButton } = parts;
+  const state = { ready: false, running: false, opening: 0, file: null, scan: null, results: new Map(), abort: null };
+  $('file-input').accept = [...IMAGE_EXTENSIONS, '.gz'].join(',');
 
   function refresh() {
     runButton.disabled = !(state.ready && state.scan && !state.running && picker.selected());
@@ -72,126 +84,112 @@ export function startApp(root, client) {
   }
 
   function clearResults() {
-    stats.clear();
-    downloads.clear();
-    notices.clear();
-    summary.clear();
+    for (const part of [parts.stats, parts.downloads, parts.notices, parts.warnings, parts.summary]) part.clear();
     viewer.clearLabels();
+    state.results.clear();
   }
 
   function idleMessage() {
-    return state.scan
-      ? `Ready to segment ${state.scan.name}. Press “Run segmentation”.`
-      : 'Ready. Choose a scan, or try the example.';
+    return state.scan ? `Ready to segment ${state.scan.name}. Press “Run segmentation”.` : 'Ready. Choose a scan, or try the example.';
+  }
+
+  function fail(error) {
+    status.set('error', errorText(error));
+    settings.onError?.(error);
+  }
+
+  async function openScan(file) {
+    const mine = ++state.opening;
+    if (state.scan) segmenter.close(state.scan).catch((error) => console.warn('meshseg: close failed', error));
+    Object.assign(state, { file, scan: null });
+    clearResults();
+    progress.hide();
+    viewer.clear();
+    refresh();
+    status.set('loading', `Checking ${file.name}…`);
+    try {
+      const scan = await segmenter.open(file.bytes, file.name, { viewer: true });
+      if (mine !== state.opening) return;
+      state.scan = scan;
+      parts.notices.show(scan.info.notices ?? []);
+      status.set('idle', idleMessage());
+      viewer.showScan({ name: `${scan.name}.checked.nii`, bytes: scan.viewerImage });
+      delete scan.viewerImage;
+    } catch (error) {
+      if (mine === state.opening) fail(error);
+    } finally {
+      refresh();
+    }
   }
 
   const fileDrop = createFileDrop(
     { zone: $('drop-zone'), input: $('file-input'), example: $('example'), fileName: $('file-name') },
-    {
-      exampleUrl: EXAMPLE_URL,
-      onFile(file) {
-        state.scan = file;
-        clearResults();
-        progress.hide();
-        viewer.showScan(file);
-        if (state.ready) {
-          status.set('idle', idleMessage());
-        }
-        refresh();
-      },
-      onError(error) {
-        status.set('error', errorText(error));
-      },
-    },
+    { exampleUrl: settings.exampleUrl, onFile: openScan, onError: fail },
   );
 
+  function showResult(result, card, seconds) {
+    parts.stats.show(result.stats);
+    parts.downloads.show(result);
+    parts.notices.show(result.notices ?? []);
+    parts.warnings.show(result.warnings ?? []);
+    parts.summary.show(result);
+    parts.about.setBackend(result.backend);
+    status.set('done', `Done in ${seconds.toFixed(1)} s: ${state.scan.name} segmented with ${card.title ?? card.id}.`);
+    viewer.showLabels(result.labelsNifti, result.maskName, card.classes);
+  }
+
   async function run() {
-    const model = picker.selected();
-    const scan = state.scan;
+    const card = picker.selected();
     state.running = true;
+    state.abort = new AbortController();
     clearResults();
     refresh();
-    progress.start(Boolean(model.pre_model));
-    status.set('running', `Segmenting ${scan.name} with ${model.title ?? model.id}…`);
+    progress.start(Boolean(card.pre_model));
+    status.set('running', `Segmenting ${state.scan.name} with ${card.title ?? card.id}…`);
     const onProgress = (update) => {
       progress.update(update);
       status.set('running', update.message);
     };
     try {
-      // After a cancel the client starts a new worker; init shows that restart's progress.
-      await client.init(onProgress);
-      const result = await client.segment({ name: scan.name, bytes: scan.bytes }, model.id, null, onProgress);
-      const seconds = progress.finish();
-      stats.show(result.stats);
-      downloads.show(result, scan.name);
-      notices.show(result.notices ?? []);
-      summary.show(result);
-      if (result.backend) {
-        about.setBackend(result.backend);
-      }
-      status.set('done', `Done in ${seconds.toFixed(1)} s: ${scan.name} segmented with ${model.title ?? model.id}.`);
-      viewer.showLabels(result.mask, result.maskName, model.classes);
+      const result = await segmenter.segment(state.scan, card.id, { onProgress, signal: state.abort.signal });
+      state.results.set(card.id, result);
+      showResult(result, card, progress.finish());
+      settings.onResult?.(result, card);
     } catch (error) {
       progress.hide();
-      if (error.name === 'CancelledError') {
-        status.set('idle', `Cancelled. ${idleMessage()}`);
-      } else if (error instanceof SegmenterError) {
-        status.set('error', errorText(error));
-      } else {
-        console.error(error);
-        status.set('error', `Something went wrong in the page while showing the result (${error.message}). Please report this.`);
-      }
+      if (error.kind === 'cancelled') status.set('idle', `Cancelled. ${idleMessage()}`);
+      else fail(error);
     } finally {
       state.running = false;
+      state.abort = null;
       refresh();
     }
   }
 
-  async function showModelIndex() {
-    try {
-      picker.setModels((await readJson(MODELS_URL)).models);
-    } catch (error) {
-      $('model-card').textContent = `The model list is not available yet (${error.message}).`;
-    }
-  }
-
-  async function init() {
-    let runner;
-    try {
-      // ?provider=auto|wasm|webgpu&threads=N&optimisation=disabled|basic|extended|all
-      runner = runnerOptionsFromQuery(root.location.search);
-    } catch (error) {
-      status.set('error', `The page address has an invalid runner option: ${error.message}. Fix or remove it and reload.`);
-      return showModelIndex();
-    }
+  async function start() {
     status.set('loading', 'Starting the in-browser runtime…');
-    const [versions, started] = await Promise.allSettled([
-      readJson(VERSION_URL),
-      client.init((update) => status.set('loading', update.message), runner),
-      showModelIndex(),
-    ]);
-    if (started.status === 'rejected') {
-      const reason = errorText(started.reason).replace(/([^.!?])$/, '$1.');
+    const version = readJson(settings.versionUrl).then((v) => v.niivue, (error) => `unknown (${error.message})`);
+    try {
+      await segmenter.ready((update) => status.set('loading', update.message));
+    } catch (error) {
+      const reason = errorText(error).replace(/([^.!?])$/, '$1.');
       status.set('error', `The segmentation runtime could not start: ${reason} Reload the page to try again.`);
+      settings.onError?.(error);
       return;
     }
-    const { info, models } = started.value;
-    const niivue = versions.status === 'fulfilled' ? versions.value.niivue : `unknown (${versions.reason.message})`;
-    picker.setModels(models);
-    about.show(info, models, niivue);
+    picker.setModels(segmenter.models, settings.model ?? null);
+    parts.about.show(segmenter.info, segmenter.models, await version);
     state.ready = true;
-    status.set('idle', idleMessage());
+    if (!state.file) status.set('idle', idleMessage());
     refresh();
   }
 
   runButton.addEventListener('click', run);
   cancelButton.addEventListener('click', () => {
-    status.set('running', 'Cancelling…');
-    client.cancel();
+    status.set('running', 'Cancelling after the current step…');
+    state.abort?.abort();
   });
   $('model-select').addEventListener('change', refresh);
   refresh();
-  return init();
+  return { ready: start(), state, parts };
 }
-
-startApp(document, new SegmenterClient(WORKER_URL));

@@ -1,12 +1,21 @@
 // Download links for a result: the label mask (NIfTI) and the volume table (CSV, JSON).
 
+import { IMAGE_EXTENSIONS, LABELS_SUFFIX, VOLUMES_SUFFIX } from '../constants.js';
+
 /**
  * Base name of a scan without its image extension ("sub-01_T1w.nii.gz" -> "sub-01_T1w").
  * @param {string} name
  * @returns {string}
  */
 export function stem(name) {
-  return name.replace(/\.(nii\.gz|nii|mgz|mgh|gz)$/i, '');
+  const ending = [...IMAGE_EXTENSIONS, '.gz'].find((ext) => name.toLowerCase().endsWith(ext));
+  return ending ? name.slice(0, -ending.length) : name;
+}
+
+/** "scan_model5_gw_ae_labels.nii.gz" -> "scan_model5_gw_ae_volumes". */
+export function volumesName(maskName) {
+  const base = maskName.endsWith(LABELS_SUFFIX) ? maskName.slice(0, -LABELS_SUFFIX.length) : stem(maskName);
+  return `${base}${VOLUMES_SUFFIX}`;
 }
 
 /**
@@ -16,7 +25,7 @@ export function stem(name) {
  * @param {HTMLAnchorElement} elements.mask
  * @param {HTMLAnchorElement} elements.csv
  * @param {HTMLAnchorElement} elements.json
- * @returns {{show: (result: object, scanName: string) => void, clear: () => void}}
+ * @returns {{show: (result: object) => void, clear: () => void}}
  */
 export function createDownloads({ container, mask, csv, json }) {
   let urls = [];
@@ -40,9 +49,9 @@ export function createDownloads({ container, mask, csv, json }) {
     container.hidden = true;
   }
 
-  function show(result, scanName) {
+  function show(result) {
     clear();
-    const base = `${stem(scanName)}_volumes`;
+    const base = volumesName(result.maskName);
     link(mask, new Blob([result.mask], { type: 'application/gzip' }), result.maskName);
     link(csv, new Blob([result.statsCsv], { type: 'text/csv' }), `${base}.csv`);
     link(json, new Blob([result.statsJson], { type: 'application/json' }), `${base}.json`);

@@ -17,9 +17,9 @@ export function createModelPicker({ select, card }) {
     return models.find((model) => model.id === select.value) ?? null;
   }
 
-  /** List `cards`; the current choice is kept when it is still listed. */
-  function setModels(cards) {
-    const previous = select.value;
+  /** List `cards`; keep the current choice, else take `preferred`, when listed. */
+  function setModels(cards, preferred = null) {
+    const previous = select.value || preferred;
     models = cards;
     select.replaceChildren(
       ...cards.map((model) => new Option(model.title ?? model.id, model.id)),

@@ -1,19 +1,13 @@
 // Staged progress: the stage list with the current stage highlighted, message, percent, elapsed time.
+// The stages come from py/meshseg/constants.py (generated into constants.js by build.py).
 
-export const STAGES = [
-  ['runtime', 'Runtime'],
-  ['load', 'Read scan'],
-  ['conform', 'Conform'],
-  ['normalise', 'Normalise'],
-  ['premodel', 'Find brain'],
-  ['inference', 'Model'],
-  ['postprocess', 'Clean up'],
-  ['native', 'Native space'],
-  ['stats', 'Volumes'],
-];
+import { STAGES } from '../constants.js';
 
-// Sub-stages reported under another stage's item ("model": loading the ONNX model for inference).
+export { STAGES };
+
+// Stages shown under another stage's item: preparing the ONNX model belongs to "Model".
 const ALIASES = { model: 'inference' };
+const SHOWN = STAGES.filter(([id]) => !(id in ALIASES));
 
 /**
  * Format seconds as m:ss.
@@ -40,7 +34,7 @@ export function formatElapsed(seconds) {
  */
 export function createProgress({ panel, stages, bar, percent, elapsed, message }) {
   const items = new Map(
-    STAGES.map(([id, label]) => {
+    SHOWN.map(([id, label]) => {
       const item = document.createElement('li');
       item.dataset.stage = id;
       item.textContent = label;
@@ -56,7 +50,7 @@ export function createProgress({ panel, stages, bar, percent, elapsed, message }
   }
 
   function highlight(stage) {
-    const order = STAGES.map(([id]) => id);
+    const order = SHOWN.map(([id]) => id);
     const position = order.indexOf(ALIASES[stage] ?? stage);
     if (stage && position < 0) {
       return;

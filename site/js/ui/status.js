@@ -21,13 +21,14 @@ export function createStatus(element) {
 /**
  * The message to show for an error thrown by the segmenter (its message is user-ready).
  * Adds the file name in front when the message does not already name it.
- * @param {{message: string, filename?: string}} error
+ * @param {{message: string, file?: string|null, filename?: string}} error
  * @returns {string}
  */
 export function errorText(error) {
   const message = error.message || String(error);
-  if (error.filename && !message.includes(error.filename)) {
-    return `${error.filename}: ${message}`;
+  const file = error.file ?? error.filename;
+  if (file && !message.includes(file)) {
+    return `${file}: ${message}`;
   }
   return message;
 }

@@ -29,7 +29,7 @@ export function labelColormap(classes) {
  * @param {HTMLInputElement} elements.opacity - range 0..1 for the label overlay
  * @param {HTMLOutputElement} elements.opacityValue
  * @param {HTMLElement} elements.cursorLabel - label name under the cursor
- * @returns {{showScan: Function, showLabels: Function, clearLabels: Function}}
+ * @returns {{nv: Niivue, showScan: Function, showLabels: Function, clearLabels: Function, clear: Function}}
  */
 export function createViewer({ canvas, message, opacity, opacityValue, cursorLabel }) {
   const nv = new Niivue({
@@ -86,7 +86,19 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     }
   });
 
-  /** Show a scan ({name, bytes}); resolves false (with a message shown) if it cannot be drawn. */
+  /** Remove everything (a new scan is being checked). */
+  async function clear() {
+    generation += 1;
+    if (!(await ready)) {
+      return;
+    }
+    clearVolumes();
+    cursorLabel.textContent = '';
+    say('Choose a scan to see it here.');
+  }
+
+  /** Show a scan ({name, bytes}: an uncompressed NIfTI the worker has checked); the bytes are
+   * handed over, not copied. Resolves false (with a message shown) if it cannot be drawn. */
   async function showScan(file) {
     if (!(await ready)) {
       return false;
@@ -96,7 +108,7 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     cursorLabel.textContent = '';
     clearVolumes();
     try {
-      const image = await NVImage.loadFromUrl({ url: file.bytes.slice(0), name: file.name, colormap: 'gray' });
+      const image = await NVImage.loadFromUrl({ url: file.bytes, name: file.name, colormap: 'gray' });
       if (mine !== generation) {
         return false;
       }
@@ -139,5 +151,5 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     cursorLabel.textContent = '';
   }
 
-  return { showScan, showLabels, clearLabels };
+  return { nv, showScan, showLabels, clearLabels, clear };
 }

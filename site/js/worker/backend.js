@@ -1,7 +1,7 @@
 // Runner choices (execution provider, threads, graph optimisation) and loading
-// ONNX Runtime Web for them. Every ORT file comes from dist/ort/.
+// ONNX Runtime Web for them. Every ORT file comes from the site's ort/ folder.
 
-const ORT_URL = new URL("../../ort/", import.meta.url);
+const DEFAULT_ORT_URL = new URL("../../ort/", import.meta.url).href;
 const WASM_BUNDLE = "ort.wasm.min.mjs";
 const WEBGPU_BUNDLE = "ort.webgpu.min.mjs";
 const MAX_THREADS = 8;
@@ -69,11 +69,12 @@ export function runnerOptionsFromQuery(search) {
  * `auto` uses WebGPU when an adapter exists, else WASM; an explicit `webgpu`
  * without an adapter is an error (no silent change of what was asked for).
  * @param {object|null} [options] see checkRunnerOptions
+ * @param {string} [ortUrl] the folder holding the ORT files (assets.ort)
  * @returns {Promise<{ort: object, backend: {provider: "webgpu"|"wasm", threads: number,
  *   optimisation: string, fallbackReason: string|null, canFallBack: boolean,
  *   requested: object}>}
  */
-export async function loadBackend(options) {
+export async function loadBackend(options, ortUrl = DEFAULT_ORT_URL) {
   const requested = checkRunnerOptions(options);
   const gpu = requested.provider === "wasm"
     ? { ok: false, reason: "chosen with provider=wasm" }
@@ -81,8 +82,8 @@ export async function loadBackend(options) {
   if (requested.provider === "webgpu" && !gpu.ok) {
     throw new Error(`WebGPU was requested (provider=webgpu) but cannot be used: ${gpu.reason}`);
   }
-  const ort = await import(new URL(gpu.ok ? WEBGPU_BUNDLE : WASM_BUNDLE, ORT_URL).href);
-  const threads = configureWasm(ort, requested.threads);
+  const ort = await import(new URL(gpu.ok ? WEBGPU_BUNDLE : WASM_BUNDLE, ortUrl).href);
+  const threads = configureWasm(ort, requested.threads, ortUrl);
   const backend = {
     provider: gpu.ok ? "webgpu" : "wasm",
     threads,
@@ -122,10 +123,10 @@ export function wasmThreads(requested, isolated, hardwareConcurrency) {
  * Point ORT at dist/ort/ (never a CDN) and set the thread count explicitly.
  * @returns {number} threads
  */
-function configureWasm(ort, requested) {
+function configureWasm(ort, requested, ortUrl) {
   const threads = wasmThreads(requested, globalThis.crossOriginIsolated === true,
     navigator.hardwareConcurrency);
-  ort.env.wasm.wasmPaths = ORT_URL.href;
+  ort.env.wasm.wasmPaths = ortUrl;
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.proxy = false;
   ort.env.logLevel = "error"; // warnings are about node placement, not actionable here

@@ -1,8 +1,7 @@
 // ONNX Runtime Web sessions, one per model id, with a fall back from WebGPU to
 // WebAssembly when a WebGPU session cannot be created or run (provider "auto" only).
 
-const MODELS_URL = new URL("../../models/", import.meta.url);
-const OUTPUT = "labels";
+const DEFAULT_OUTPUT = "labels";
 
 export class InferenceEngine {
   /**
@@ -11,11 +10,13 @@ export class InferenceEngine {
    *   fallbackReason: string|null, canFallBack: boolean}} backend (see backend.js)
    *   updated in place when WebGPU falls back to WebAssembly
    * @param {Object<string, object>} cards model cards by id (models/index.json)
+   * @param {string} modelsUrl the folder holding the models (assets.models)
    */
-  constructor(ort, backend, cards) {
+  constructor(ort, backend, cards, modelsUrl) {
     this.ort = ort;
     this.backend = backend;
     this.cards = cards;
+    this.modelsUrl = modelsUrl;
     this.sessions = new Map();
   }
 
@@ -36,28 +37,33 @@ export class InferenceEngine {
     const ran = performance.now();
     let labels;
     try {
-      labels = await this.runSession(session, input);
+      labels = await this.runSession(session, input, this.outputName(modelId));
     } catch (error) {
       if (!this.mayFallBack()) throw error;
       this.fallBack(`WebGPU inference failed: ${error.message}`);
       session = await this.session(modelId, report);
-      labels = await this.runSession(session, input);
+      labels = await this.runSession(session, input, this.outputName(modelId));
     } finally {
       input.dispose();
     }
     return { labels, provider: this.backend.provider, loadMs, runMs: performance.now() - ran };
   }
 
-  async runSession(session, input) {
-    if (!session.outputNames.includes(OUTPUT)) {
-      throw new Error(`the model has no "${OUTPUT}" output (outputs: ` +
+  /** The labels output the card declares ("labels" for every model built so far). */
+  outputName(modelId) {
+    return this.cards[modelId]?.onnx?.output ?? DEFAULT_OUTPUT;
+  }
+
+  async runSession(session, input, output) {
+    if (!session.outputNames.includes(output)) {
+      throw new Error(`the model has no "${output}" output (outputs: ` +
         `${session.outputNames.join(", ")}); rebuild the site to re-convert the models`);
     }
-    const outputs = await session.run({ [session.inputNames[0]]: input }, [OUTPUT]);
-    const tensor = outputs[OUTPUT];
+    const outputs = await session.run({ [session.inputNames[0]]: input }, [output]);
+    const tensor = outputs[output];
     const labels = tensor.data;
     if (!(labels instanceof Uint8Array)) {
-      throw new Error(`model output "${OUTPUT}" is ${tensor.type}, expected uint8`);
+      throw new Error(`model output "${output}" is ${tensor.type}, expected uint8`);
     }
     tensor.dispose();
     return labels;
@@ -111,7 +117,7 @@ export class InferenceEngine {
       throw new Error(`unknown model ${JSON.stringify(modelId)}; available: ` +
         `${Object.keys(this.cards).join(", ")}`);
     }
-    const url = new URL(card.onnx.file, MODELS_URL);
+    const url = new URL(card.onnx.file, this.modelsUrl);
     const response = await fetch(url);
     if (!response.ok) throw new Error(`cannot fetch ${url.pathname}: HTTP ${response.status}`);
     const total = Number(response.headers.get("Content-Length")) || 0;

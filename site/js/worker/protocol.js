@@ -1,74 +1,79 @@
-// The worker's message protocol (docs/worker-protocol.md): message types, reply
-// builders and the conversion of any thrown value into a plain, cloneable error.
+// The worker protocol, version 2 (docs/worker-protocol.md): request types, the check of a
+// request's fields, and the reply builders. Every request carries an integer `id`; every
+// reply echoes it. Errors are plain objects {kind, file, option, message, hint}, built by
+// Python for Python errors (meshseg.errors.error_object) and by jsError() here.
 
-export const MessageType = Object.freeze({
-  INIT: "init",
-  READY: "ready",
-  SEGMENT: "segment",
-  PROGRESS: "progress",
-  RESULT: "result",
+import { PROTOCOL_VERSION } from '../constants.js';
+
+export { PROTOCOL_VERSION };
+
+export const RequestType = Object.freeze({
+  INIT: 'init', OPEN: 'open', SEGMENT: 'segment', MEASURE: 'measure', SAVE: 'save',
+  REFERENCE: 'reference', COMPARE: 'compare', CLOSE: 'close', STATUS: 'status', CANCEL: 'cancel',
 });
 
-const REQUEST_TYPES = new Set([MessageType.INIT, MessageType.SEGMENT]);
+export const ReplyType = Object.freeze({ PROGRESS: 'progress', RESULT: 'result', ERROR: 'error' });
+
+const isBuffer = (value) => value instanceof ArrayBuffer;
+const isText = (value) => typeof value === 'string' && value !== '';
+const isList = (value) => Array.isArray(value);
+const isObjectOrNull = (value) => value === null || value === undefined
+  || (typeof value === 'object' && !Array.isArray(value));
+
+// Fields each request must have: name -> [check, what is expected].
+const FIELDS = {
+  init: { options: [isObjectOrNull, 'runner options or null'], assets: [isObjectOrNull, 'asset URLs or null'] },
+  open: { name: [isText, 'the file name'], data: [isBuffer, 'an ArrayBuffer'] },
+  segment: { scan: [isText, 'a scan id'], model: [isText, 'a model id'], options: [isObjectOrNull, 'options or null'] },
+  measure: { scan: [isText, 'a scan id'], model: [isText, 'a model id'], labels: [isBuffer, 'an ArrayBuffer of label voxels'] },
+  save: { scan: [isText, 'a scan id'], model: [isText, 'a model id'], labels: [isBuffer, 'an ArrayBuffer of label voxels'] },
+  reference: { scan: [isText, 'a scan id'], name: [isText, 'the file name'], data: [isBuffer, 'an ArrayBuffer'] },
+  compare: { scan: [isText, 'a scan id'], a: [isBuffer, 'an ArrayBuffer'], b: [isBuffer, 'an ArrayBuffer'], classesA: [isList, 'a list of classes'] },
+  close: { scan: [isText, 'a scan id'] },
+  status: {},
+  cancel: { target: [Number.isInteger, 'the id of the request to cancel'] },
+};
 
 /**
- * Check a request from the page; throws a TypeError naming what is wrong.
- * @param {object} message
+ * Check a request; throws a TypeError naming the bad field.
+ * @param {any} message
  */
-export function validateRequest(message) {
-  if (!message || !REQUEST_TYPES.has(message.type)) {
-    throw new TypeError(`unknown request type ${JSON.stringify(message?.type)}; ` +
-      `expected one of ${[...REQUEST_TYPES].join(", ")}`);
+export function checkRequest(message) {
+  if (!message || typeof message !== 'object') throw new TypeError('a request must be an object');
+  if (message.v !== PROTOCOL_VERSION) {
+    throw new TypeError(`protocol version ${JSON.stringify(message.v)} is not supported; this worker speaks v${PROTOCOL_VERSION}`);
   }
-  if (!Number.isInteger(message.id)) {
-    throw new TypeError(`request ${message.type} has no integer id`);
+  if (!Number.isInteger(message.id)) throw new TypeError(`request ${message.type} has no integer id`);
+  const fields = FIELDS[message.type];
+  if (!fields) {
+    throw new TypeError(`unknown request type ${JSON.stringify(message.type)}; expected one of ${Object.keys(FIELDS).join(', ')}`);
   }
-  if (message.type === MessageType.SEGMENT) validateSegment(message);
-}
-
-function validateSegment({ file, modelId }) {
-  if (!file || typeof file.name !== "string" || !(file.bytes instanceof ArrayBuffer)) {
-    throw new TypeError("segment needs file: {name: string, bytes: ArrayBuffer}");
-  }
-  if (typeof modelId !== "string" || modelId === "") {
-    throw new TypeError("segment needs a modelId (a card id from models/index.json)");
+  for (const [name, [check, expected]] of Object.entries(fields)) {
+    if (!check(message[name])) throw new TypeError(`${message.type} request: ${name} must be ${expected}`);
   }
 }
 
-/** A progress message; `fraction` is 0..1 or null when unknown. */
+/** @returns {import('../types.js').ProgressReply} */
 export function progress(id, stage, message, fraction = null) {
-  return { type: MessageType.PROGRESS, id, error: null, stage, message, fraction };
+  return { v: PROTOCOL_VERSION, id, type: ReplyType.PROGRESS, stage, message, fraction };
+}
+
+export function result(id, value) {
+  return { v: PROTOCOL_VERSION, id, type: ReplyType.RESULT, value };
+}
+
+/** @param {import('../types.js').PlainError} error */
+export function failure(id, error) {
+  return { v: PROTOCOL_VERSION, id, type: ReplyType.ERROR, error };
 }
 
 /**
- * Any thrown value as a plain object {name, message, filename?, stack?}.
- * Python exceptions (Pyodide's PythonError) carry the whole traceback in
- * `message`: keep only the exception's own text, the traceback goes to `stack`.
+ * A JavaScript exception as a plain error object (Python builds its own).
  * @param {unknown} error
- * @param {string} [filename] the user's file name, reported for input errors
+ * @param {string} [kind] default "internal"
+ * @returns {import('../types.js').PlainError}
  */
-export function toPlainError(error, filename) {
-  if (error?.constructor?.name === "PythonError" && typeof error.type === "string") {
-    return pythonError(error, filename);
-  }
-  if (error instanceof Error) {
-    return { name: error.name, message: error.message, stack: error.stack ?? null };
-  }
-  return { name: "Error", message: String(error), stack: null };
-}
-
-function pythonError(error, filename) {
-  const traceback = error.message;
-  const header = new RegExp(`^(?:[\\w.]+\\.)?${error.type}: `, "gm");
-  let start = -1;
-  for (const match of traceback.matchAll(header)) start = match.index + match[0].length;
-  const message = start >= 0 ? traceback.slice(start).trim() : lastLine(traceback);
-  const plain = { name: error.type, message, stack: traceback };
-  if (error.type === "InputImageError" && filename) plain.filename = filename;
-  return plain;
-}
-
-function lastLine(text) {
-  const lines = text.trim().split("\n");
-  return lines[lines.length - 1];
+export function jsError(error, kind = 'internal') {
+  const message = error instanceof Error ? `${error.message}` : String(error);
+  return { kind, file: null, option: null, message, hint: '' };
 }

@@ -1,33 +1,32 @@
-// Pyodide: load the runtime, numpy/scipy from the lock, our wheels, and drive a
-// meshseg.pipeline.Job (progress | infer | done events) to its result.
+// Pyodide: load the runtime, numpy/scipy from the lock and our wheels, then talk to a
+// meshseg.service.Service. Python formats its own answers and errors; this module only
+// converts values between the two runtimes.
 
-const SITE_URL = new URL("../../", import.meta.url);
-const PYODIDE_URL = new URL("pyodide/", SITE_URL);
-const WHEELS_URL = new URL("wheels/", SITE_URL);
-const LOCK_PACKAGES = ["numpy", "scipy", "packaging"];
+const LOCK_PACKAGES = ['numpy', 'scipy', 'packaging'];
 
 /**
  * Start Pyodide and install everything meshseg needs.
+ * @param {import('../types.js').Assets} assets
  * @param {(stage: string, message: string, fraction?: number|null) => void} report
  * @returns {Promise<{pyodide: object, versions: object, timings: object}>}
  */
-export async function loadPython(report) {
+export async function loadPython(assets, report) {
   const timings = {};
   let started = performance.now();
-  report("runtime", "Loading the Python runtime (Pyodide)", null);
-  const { loadPyodide } = await import(new URL("pyodide.mjs", PYODIDE_URL).href);
-  const pyodide = await loadPyodide({ indexURL: PYODIDE_URL.href, fullStdLib: false });
+  report('runtime', 'Loading the Python runtime (Pyodide)', null);
+  const { loadPyodide } = await import(new URL('pyodide.mjs', assets.pyodide).href);
+  const pyodide = await loadPyodide({ indexURL: assets.pyodide, fullStdLib: false });
   timings.runtime_ms = performance.now() - started;
 
   started = performance.now();
-  report("runtime", "Loading numpy and scipy", null);
+  report('runtime', 'Loading numpy and scipy', null);
   await loadPackages(pyodide, LOCK_PACKAGES, LOCK_PACKAGES);
   timings.packages_ms = performance.now() - started;
 
   started = performance.now();
-  report("runtime", "Loading nibabel and meshseg", null);
-  const wheels = await fetchJson(new URL("manifest.json", WHEELS_URL));
-  const urls = wheels.wheels.map((name) => new URL(name, WHEELS_URL).href);
+  report('runtime', 'Loading nibabel and meshseg', null);
+  const wheels = await fetchJson(new URL('manifest.json', assets.wheels));
+  const urls = wheels.wheels.map((name) => new URL(name, assets.wheels).href);
   await loadPackages(pyodide, urls, wheels.wheels.map(distributionName));
   timings.wheels_ms = performance.now() - started;
   return { pyodide, versions: pythonVersions(pyodide), timings };
@@ -46,23 +45,21 @@ async function loadPackages(pyodide, names, expected) {
   });
   const missing = expected.filter((name) => !(name in pyodide.loadedPackages));
   if (missing.length > 0 || errors.length > 0) {
-    throw new Error(`could not load Python packages ${missing.join(", ")}: ` +
-      `${errors.join("; ") || "no error reported"}`);
+    throw new Error(`could not load Python packages ${missing.join(', ')}: `
+      + `${errors.join('; ') || 'no error reported'}`);
   }
 }
 
-/** `typing_extensions-4.12.2-py3-none-any.whl` -> `typing_extensions`, the key
- * pyodide.loadedPackages uses for a wheel loaded from a URL. */
+/** `typing_extensions-4.12.2-py3-none-any.whl` -> `typing_extensions`. */
 function distributionName(wheel) {
-  return wheel.split("-")[0];
+  return wheel.split('-')[0];
 }
 
 function pythonVersions(pyodide) {
   const versions = { pyodide: pyodide.version };
-  for (const module of ["sys", "numpy", "scipy", "nibabel", "meshseg"]) {
+  for (const module of ['sys', 'numpy', 'scipy', 'nibabel', 'meshseg']) {
     const proxy = pyodide.pyimport(module);
-    versions[module === "sys" ? "python" : module] =
-      module === "sys" ? proxy.version.split(" ")[0] : proxy.__version__;
+    versions[module === 'sys' ? 'python' : module] = module === 'sys' ? proxy.version.split(' ')[0] : proxy.__version__;
     proxy.destroy();
   }
   return versions;
@@ -70,111 +67,118 @@ function pythonVersions(pyodide) {
 
 async function fetchJson(url) {
   const response = await fetch(url);
-  if (!response.ok) throw new Error(`cannot fetch ${url.pathname}: HTTP ${response.status}`);
+  if (!response.ok) throw new Error(`cannot fetch ${new URL(url).pathname}: HTTP ${response.status}`);
   return response.json();
 }
 
 /**
- * Run a segmentation job to completion.
- * @param {object} pyodide
- * @param {{name: string, bytes: ArrayBuffer}} file
- * @param {Object<string, object>} cards model cards by id
- * @param {string} modelId
- * @param {object|null} options
- * @param {{infer: Function, report: Function}} handlers
- *   `infer(modelId, Float32Array, dims)` resolves to a Uint8Array of labels
- * @returns {Promise<object>} the result (see resultOf)
+ * The Python side of the worker: one meshseg.service.Service.
  */
-export async function runJob(pyodide, file, cards, modelId, options, handlers) {
-  const job = createJob(pyodide, file, cards, modelId, options);
-  try {
-    return await drive(pyodide, job, handlers);
-  } finally {
-    job.destroy();
-  }
-}
+export class PythonService {
+  #pyodide;
+  #service;
 
-function createJob(pyodide, file, cards, modelId, options) {
-  const pipeline = pyodide.pyimport("meshseg.pipeline");
-  const data = pyodide.toPy(new Uint8Array(file.bytes));
-  const cardsPy = pyodide.toPy(cards);
-  const optionsPy = pyodide.toPy(options ?? null);
-  try {
-    return pipeline.Job(data, file.name, cardsPy, modelId, optionsPy);
-  } finally {
-    [pipeline, data, cardsPy, optionsPy].forEach((proxy) => proxy?.destroy?.());
-  }
-}
-
-async function drive(pyodide, job, { infer, report }) {
-  let answer = null;
-  for (;;) {
-    let event;
+  /**
+   * @param {object} pyodide
+   * @param {Object<string, object>} cards model cards by id
+   */
+  constructor(pyodide, cards) {
+    this.#pyodide = pyodide;
+    const module = pyodide.pyimport('meshseg.service');
+    const cardsPy = pyodide.toPy(cards);
     try {
-      event = job.advance(answer);
+      this.#service = module.Service(cardsPy);
     } finally {
-      answer?.destroy();
-      answer = null;
-    }
-    try {
-      const kind = event.kind;
-      if (kind === "done") return resultOf(event);
-      if (kind === "progress") report(event.stage, event.message, event.fraction ?? null);
-      else if (kind === "infer") answer = pyodide.toPy(await inferEvent(event, infer));
-      else throw new Error(`unexpected pipeline event ${JSON.stringify(kind)}`);
-    } finally {
-      event.destroy();
+      cardsPy.destroy();
+      module.destroy();
     }
   }
-}
 
-/**
- * Hand the tensor to ORT without a copy on our side: getBuffer gives a view into
- * the Pyodide heap, which ORT copies once into its own heap.
- */
-async function inferEvent(event, infer) {
-  const tensor = event.tensor;
-  const buffer = tensor.getBuffer("f32");
-  try {
-    if (!buffer.c_contiguous) throw new Error("pipeline tensor is not C-contiguous");
-    return await infer(event.model_id, buffer.data, buffer.shape.slice());
-  } finally {
-    buffer.release();
-    tensor.destroy();
+  /**
+   * One synchronous call (meshseg.service.CALLS); ArrayBuffers become Python bytes-likes.
+   * @returns {{ok: true, value: any} | {ok: false, error: import('../types.js').PlainError}}
+   */
+  call(name, kwargs) {
+    const args = this.#toPy(kwargs);
+    try {
+      return this.#answer(this.#service.call(name, args));
+    } finally {
+      args.destroy();
+    }
+  }
+
+  /**
+   * Run a model on an open scan through meshseg.driver (the one driver loop).
+   * @param {{scan: string, model: string, options: object|null}} request
+   * @param {{infer: (modelId: string, data: Float32Array, dims: number[]) => Promise<Uint8Array>,
+   *   report: Function, cancelled: () => boolean}} handlers
+   */
+  async segment({ scan, model, options }, { infer, report, cancelled }) {
+    const optionsPy = this.#toPy(options ?? null);
+    const inferPy = (modelId, tensor) => this.#infer(modelId, tensor, infer);
+    const progress = (event) => report(event.stage, event.message, event.fraction ?? null);
+    try {
+      const answer = await this.#service.segment(scan, model, optionsPy, inferPy, progress, cancelled);
+      return this.#answer(answer);
+    } finally {
+      optionsPy?.destroy?.();
+    }
+  }
+
+  /**
+   * Hand the tensor to ORT without a copy on our side: getBuffer gives a view into the
+   * Pyodide heap, which ORT copies once into its own heap. Taken synchronously, before
+   * Pyodide may release the argument proxy.
+   */
+  #infer(modelId, tensor, infer) {
+    const buffer = tensor.getBuffer('f32');
+    if (!buffer.c_contiguous) {
+      buffer.release();
+      throw new Error('pipeline tensor is not C-contiguous');
+    }
+    return infer(modelId, buffer.data, buffer.shape.slice())
+      .then((labels) => this.#pyodide.toPy(labels))
+      .finally(() => buffer.release());
+  }
+
+  #toPy(value) {
+    const plain = value === null || value === undefined ? value : convertBuffers(value);
+    return this.#pyodide.toPy(plain);
+  }
+
+  #answer(proxy) {
+    try {
+      const answer = proxy.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
+      return answer.ok ? { ok: true, value: ownBuffers(answer.value) } : answer;
+    } finally {
+      proxy.destroy();
+    }
   }
 }
 
-/**
- * The job's result for the page: `Result.to_dict()` with its top-level keys in
- * camelCase (nested values keep Python's keys), the CSV/JSON texts and the mask.
- */
-function resultOf(event) {
-  const result = event.result;
-  try {
-    const dict = result.to_dict();
-    const plain = dict.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
-    dict.destroy();
-    const entries = Object.entries(plain).map(([key, value]) => [camelCase(key), value]);
-    return {
-      ...Object.fromEntries(entries),
-      statsCsv: result.stats_csv,
-      statsJson: result.stats_json,
-      mask: maskBuffer(result),
-    };
-  } finally {
-    result.destroy();
-  }
+/** ArrayBuffer fields as Uint8Arrays (which Pyodide turns into Python buffers). */
+function convertBuffers(object) {
+  return Object.fromEntries(Object.entries(object).map(
+    ([key, value]) => [key, value instanceof ArrayBuffer ? new Uint8Array(value) : value],
+  ));
 }
 
-/** The label NIfTI bytes as an ArrayBuffer of their own (transferable). */
-function maskBuffer(result) {
-  const proxy = result.mask_bytes;
-  const bytes = proxy.toJs();
-  proxy.destroy();
+/** An answer whose bytes (itself, or its top-level fields) are ArrayBuffers of their own. */
+function ownBuffers(value) {
+  if (value instanceof Uint8Array) return ownBuffer(value);
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(
+    ([key, item]) => [key, item instanceof Uint8Array ? ownBuffer(item) : item],
+  ));
+}
+
+function ownBuffer(bytes) {
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
   return whole ? bytes.buffer : bytes.slice().buffer;
 }
 
-function camelCase(key) {
-  return key.replace(/_([a-z0-9])/g, (_, letter) => letter.toUpperCase());
+/** The ArrayBuffers among a value's top-level fields (for postMessage's transfer list). */
+export function transferables(value) {
+  if (!value || typeof value !== 'object') return [];
+  return Object.values(value).filter((item) => item instanceof ArrayBuffer);
 }

@@ -1,29 +1,29 @@
-// MeshSeg's module Web Worker: Python (Pyodide) prepares the scan and maps the
-// labels back, ONNX Runtime Web runs the networks. Requests are handled one at a
-// time; see docs/worker-protocol.md for the messages.
+// MeshSeg's module Web Worker, protocol v2 (docs/worker-protocol.md): Python (Pyodide)
+// holds the scan sessions, ONNX Runtime Web runs the networks. Requests run one at a
+// time in arrival order, except `cancel`, which is answered at once and stops its target
+// between two steps.
 
-import { checkRunnerOptions, loadBackend } from "./backend.js";
-import { InferenceEngine } from "./inference.js";
-import { MessageType, progress, toPlainError, validateRequest } from "./protocol.js";
-import { loadPython, runJob } from "./python-runtime.js";
-
-const MODELS_INDEX = new URL("../../models/index.json", import.meta.url);
+import { siteAssets } from '../assets.js';
+import { checkRunnerOptions, loadBackend } from './backend.js';
+import { InferenceEngine } from './inference.js';
+import { PythonService, loadPython, transferables } from './python-runtime.js';
+import { RequestType, checkRequest, failure, jsError, progress, result } from './protocol.js';
 
 /**
- * Load everything once; returns the worker's state.
- * @param {number} id the request that started the worker (its progress carries it)
- * @param {object} runner checked runner options (see backend.js)
+ * Load everything once.
+ * @param {object} request the init request (options: runner, assets: {base})
+ * @param {Function} report
  */
-async function start(id, runner) {
+async function start(request, report) {
   const started = performance.now();
-  const report = (stage, message, fraction) =>
-    postMessage(progress(id, stage, message, fraction));
-  const python = await loadPython(report);
-  report("runtime", "Loading ONNX Runtime Web", null);
+  const runner = checkRunnerOptions(request.options ?? null);
+  const assets = siteAssets(request.assets?.base ?? undefined);
+  const python = await loadPython(assets, report);
+  report('runtime', 'Loading ONNX Runtime Web', null);
   const ortStarted = performance.now();
-  const { ort, backend } = await loadBackend(runner);
+  const { ort, backend } = await loadBackend(runner, assets.ort);
   const ortMs = performance.now() - ortStarted;
-  const models = await fetchModels();
+  const models = (await fetchJson(assets.modelsIndex)).models;
   const cards = Object.fromEntries(models.map((card) => [card.id, card]));
   const info = {
     meshseg: python.versions.meshseg,
@@ -37,73 +37,114 @@ async function start(id, runner) {
     backend,
     timings: { ...python.timings, ort_ms: ortMs, total_ms: performance.now() - started },
   };
-  return { pyodide: python.pyodide, engine: new InferenceEngine(ort, backend, cards),
-    cards, models, info };
-}
-
-async function fetchModels() {
-  const response = await fetch(MODELS_INDEX);
-  if (!response.ok) {
-    throw new Error(`cannot fetch ${MODELS_INDEX.pathname}: HTTP ${response.status}`);
-  }
-  return (await response.json()).models;
-}
-
-async function segment(state, { id, file, modelId, options }) {
-  const report = (stage, message, fraction) =>
-    postMessage(progress(id, stage, message, fraction));
-  const inference = [];
-  const infer = async (model, data, dims) => {
-    const run = await state.engine.run(model, data, dims, report);
-    inference.push({ modelId: model, provider: run.provider, loadMs: run.loadMs,
-      runMs: run.runMs });
-    return run.labels;
+  return {
+    service: new PythonService(python.pyodide, cards),
+    engine: new InferenceEngine(ort, backend, cards, assets.models),
+    runner, info, models,
   };
-  const result = await runJob(state.pyodide, file, state.cards, modelId, options ?? null,
-    { infer, report });
-  return { ...result, inference, backend: { ...state.engine.backend } };
 }
 
-/** The message loop: one request at a time, every reply carries `error`. */
-function serve() {
-  let state = null;
-  let started = null; // the runner options the worker was started with
-  let queue = Promise.resolve();
-  const ensureStarted = (id, options) => {
-    const runner = checkRunnerOptions(options);
-    if (state === null) {
-      state = start(id, runner);
-      started = runner;
-      state.catch(() => { state = null; }); // the request's reply reports the error
-    } else if (options && JSON.stringify(runner) !== JSON.stringify(started)) {
-      throw new TypeError(`runner options ${JSON.stringify(runner)} differ from those this ` +
-        `worker started with (${JSON.stringify(started)}); start a new worker to change them`);
+async function fetchJson(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`cannot fetch ${new URL(url).pathname}: HTTP ${response.status}`);
+  return response.json();
+}
+
+/** What each request does, given the started state. */
+const HANDLERS = {
+  open(state, request) {
+    const opened = unwrap(state.service.call('open', { data: request.data, name: request.name }));
+    if (request.viewer) {
+      opened.viewerImage = unwrap(state.service.call('viewer_image', { scan: opened.scan }));
     }
-    return state;
+    return opened;
+  },
+  async segment(state, request, report, cancelled) {
+    const inference = [];
+    const infer = async (model, data, dims) => {
+      const run = await state.engine.run(model, data, dims, report);
+      inference.push({ model, provider: run.provider, loadMs: run.loadMs, runMs: run.runMs });
+      return run.labels;
+    };
+    const value = unwrap(await state.service.segment(request, { infer, report, cancelled }));
+    return { ...value, inference, backend: { ...state.engine.backend } };
+  },
+  measure: (state, { scan, labels, model }) => unwrap(state.service.call('measure', { scan, labels, model })),
+  save: (state, { scan, labels, model, edited }) => unwrap(state.service.call('save', { scan, labels, model, edited: edited !== false })),
+  reference: (state, { scan, data, name }) => unwrap(state.service.call('reference', { scan, data, name })),
+  compare: (state, { scan, a, b, classesA, classesB }) => unwrap(state.service.call('compare', {
+    scan, a, b, classes_a: classesA, classes_b: classesB ?? null,
+  })),
+  close: (state, { scan }) => unwrap(state.service.call('close', { scan })),
+  status: (state) => unwrap(state.service.call('status', {})),
+};
+
+/** A Python answer's value, or its plain error thrown as a WorkerFailure. */
+function unwrap(answer) {
+  if (!answer.ok) throw new WorkerFailure(answer.error);
+  return answer.value;
+}
+
+class WorkerFailure extends Error {
+  constructor(plain) {
+    super(plain.message);
+    this.plain = plain;
+  }
+}
+
+/** The message loop. */
+function serve() {
+  let state = null; // promise of the started state
+  const cancelled = new Set();
+  let queue = Promise.resolve();
+
+  const ensureStarted = (request, report) => {
+    if (state === null) {
+      state = start(request, report);
+      state.catch(() => { state = null; }); // the request's reply reports the error
+      return state;
+    }
+    return state.then((ready) => {
+      const asked = checkRunnerOptions(request.options ?? null);
+      if (request.type === RequestType.INIT && request.options
+          && JSON.stringify(asked) !== JSON.stringify(ready.runner)) {
+        throw new TypeError(`runner options ${JSON.stringify(asked)} differ from those this worker `
+          + `started with (${JSON.stringify(ready.runner)}); start a new worker to change them`);
+      }
+      return ready;
+    });
   };
-  const handle = async (message) => {
-    validateRequest(message);
-    const init = message.type === MessageType.INIT;
-    const ready = await ensureStarted(message.id, init ? message.options ?? null : null);
-    if (init) {
-      postMessage({ type: MessageType.READY, id: message.id, error: null, info: ready.info,
-        models: ready.models });
+
+  const handle = async (request) => {
+    const report = (stage, message, fraction) => postMessage(progress(request.id, stage, message, fraction));
+    if (cancelled.delete(request.id)) throw new WorkerFailure(jsError('cancelled before it started', 'cancelled'));
+    const ready = await ensureStarted(request, report);
+    if (request.type === RequestType.INIT) return { info: ready.info, models: ready.models };
+    const isCancelled = () => cancelled.has(request.id);
+    try {
+      return await HANDLERS[request.type](ready, request, report, isCancelled);
+    } finally {
+      cancelled.delete(request.id);
+    }
+  };
+
+  self.onmessage = ({ data: request }) => {
+    try {
+      checkRequest(request);
+    } catch (error) {
+      postMessage(failure(request?.id ?? null, jsError(error, 'option')));
       return;
     }
-    const result = await segment(ready, message);
-    postMessage({ type: MessageType.RESULT, id: message.id, error: null, result },
-      [result.mask]);
+    if (request.type === RequestType.CANCEL) {
+      cancelled.add(request.target);
+      postMessage(result(request.id, { target: request.target }));
+      return;
+    }
+    queue = queue.then(() => handle(request).then(
+      (value) => postMessage(result(request.id, value), transferables(value)),
+      (error) => postMessage(failure(request.id, error instanceof WorkerFailure ? error.plain : jsError(error))),
+    ));
   };
-  self.onmessage = ({ data }) => {
-    queue = queue.then(() => handle(data).catch((error) => replyError(data, error)));
-  };
-}
-
-function replyError(message, error) {
-  const type = message?.type === MessageType.SEGMENT ? MessageType.RESULT : MessageType.READY;
-  const plain = toPlainError(error, message?.file?.name);
-  console.error(`meshseg worker: ${plain.name}: ${plain.message}`);
-  postMessage({ type, id: message?.id ?? null, error: plain });
 }
 
 serve();

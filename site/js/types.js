@@ -1,0 +1,71 @@
+// Shapes of the values MeshSeg's API and worker exchange (JSDoc typedefs, checked by editors;
+// the worker protocol is described in docs/worker-protocol.md). This module exports nothing
+// at run time.
+
+/**
+ * @typedef {object} Assets where the runtime files are (js/assets.js)
+ * @property {string} base the site folder (holds index.html)
+ * @property {string} pyodide @property {string} wheels @property {string} ort
+ * @property {string} models @property {string} modelsIndex @property {string} worker
+ * @property {string} example @property {string} version
+ */
+
+/**
+ * @typedef {object} SegmenterSettings
+ * @property {string|URL} [baseUrl] the MeshSeg site folder (default: where meshseg.js is served)
+ * @property {'auto'|'wasm'|'webgpu'} [provider] default auto
+ * @property {number} [threads] WASM threads (default: cores up to 8 when cross-origin isolated, else 1)
+ * @property {'disabled'|'basic'|'extended'|'all'} [optimisation] ORT graph optimisation, default all
+ * @property {(p: Progress) => void} [onProgress] start-up progress
+ * @property {() => Worker} [createWorker] start the worker yourself (tests)
+ * @property {number} [graceMs] how long a cancelled run may take before the worker is restarted
+ */
+
+/**
+ * @typedef {object} Progress
+ * @property {string} stage one of STAGES in constants.js
+ * @property {string} message plain words
+ * @property {number|null} fraction 0..1, or null when unknown
+ */
+
+/**
+ * @typedef {object} PlainError an error as data (Python: meshseg.errors.error_object)
+ * @property {'input'|'option'|'model'|'cancelled'|'internal'|'crashed'} kind
+ * @property {string|null} file the input's name
+ * @property {string|null} option the option's name
+ * @property {string} message the whole sentence to show
+ * @property {string} hint what would work, or ""
+ */
+
+/**
+ * @typedef {object} LabelRow
+ * @property {number} label @property {string} name @property {number} voxels @property {number} ml
+ */
+
+/**
+ * @typedef {object} SegmentResult (meshseg.service.result_payload + the worker's additions)
+ * @property {string} model the card id
+ * @property {'native'|'conformed'} space
+ * @property {string} maskName `<stem>_<model>_labels.nii.gz`
+ * @property {ArrayBuffer} mask the label image, .nii.gz, on the input's grid
+ * @property {ArrayBuffer} labelsNifti the same image uncompressed (.nii), for viewers
+ * @property {LabelRow[]} stats per label, background left out
+ * @property {string} statsCsv @property {string} statsJson
+ * @property {string[]} notices things to know about the input
+ * @property {string[]} warnings things that look wrong in the result
+ * @property {Object<string, number>} timings seconds per stage (Python work; premodel and
+ *   inference include the model runs, timed by the driver)
+ * @property {string[]} reused stages answered from the scan session's cache
+ * @property {object[]} work one entry per network run: model, shape, voxels, gflop, seconds
+ * @property {{model: string, provider: string, loadMs: number, runMs: number}[]} inference
+ * @property {{provider: string, threads: number, optimisation: string, fallbackReason: string|null}} backend
+ * @property {object} scanInfo shape, voxel size, orientation, dtype, format, notices
+ */
+
+/**
+ * @typedef {object} ProgressReply
+ * @property {number} v @property {number} id @property {'progress'} type
+ * @property {string} stage @property {string} message @property {number|null} fraction
+ */
+
+export {};

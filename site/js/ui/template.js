@@ -1,0 +1,97 @@
+// The page's markup, rendered into <meshseg-app> (and so into index.html). Element ids are
+// unique within one page: one <meshseg-app> per document.
+
+export const APP_TEMPLATE = `
+<div class="app">
+  <header class="app-header">
+    <h1>MeshSeg</h1>
+    <p class="tagline">Brain MRI segmentation that runs entirely in your browser. Your scan never leaves this computer.</p>
+  </header>
+
+  <main class="layout">
+    <section class="panel controls" aria-labelledby="input-heading">
+      <h2 id="input-heading">1. Scan</h2>
+      <div class="drop-zone" id="drop-zone" tabindex="0" role="button"
+           aria-describedby="drop-hint" aria-label="Choose a scan file, or drop one here">
+        <p class="drop-title">Drop a scan here or press to choose a file</p>
+        <p class="drop-hint" id="drop-hint">NIfTI (.nii, .nii.gz) or FreeSurfer (.mgz, .mgh), one 3D T1-weighted volume.</p>
+        <p class="drop-file" id="file-name" aria-live="polite"></p>
+      </div>
+      <label class="visually-hidden" for="file-input">Scan file</label>
+      <input class="visually-hidden" type="file" id="file-input" data-testid="file-input"
+             accept="">
+      <button type="button" class="button secondary" id="example" data-testid="example">Try the example scan</button>
+
+      <h2 id="model-heading">2. Model</h2>
+      <label for="model-select">Segmentation model</label>
+      <select id="model-select" data-testid="model-select" disabled>
+        <option value="">Loading models…</option>
+      </select>
+      <div class="model-card" id="model-card" aria-live="polite"></div>
+
+      <h2 id="run-heading">3. Run</h2>
+      <div class="actions">
+        <button type="button" class="button primary" id="run" data-testid="run" disabled>Run segmentation</button>
+        <button type="button" class="button secondary" id="cancel" data-testid="cancel" disabled>Cancel</button>
+      </div>
+      <p class="status" id="status" data-testid="status" data-state="loading"
+         role="status" aria-live="polite">Starting…</p>
+      <div class="progress" id="progress" hidden>
+        <ol class="stages" id="stages" aria-label="Processing stages"></ol>
+        <div class="progress-line">
+          <progress id="progress-bar" max="1" aria-label="Stage progress"></progress>
+          <span id="progress-percent"></span>
+          <span class="elapsed" id="elapsed" aria-label="Elapsed time"></span>
+        </div>
+        <p class="progress-message" id="progress-message"></p>
+      </div>
+      <ul class="notices" id="notices" aria-label="Notices" hidden></ul>
+    </section>
+
+    <div class="main-column">
+      <section class="panel view" aria-labelledby="view-heading">
+        <h2 id="view-heading">Viewer</h2>
+        <div class="viewer" data-testid="viewer" id="viewer">
+          <canvas id="viewer-canvas" aria-label="Scan viewer: three slices and a 3D rendering"></canvas>
+          <p class="viewer-empty" id="viewer-message">Choose a scan to see it here.</p>
+        </div>
+        <div class="viewer-tools">
+          <label for="opacity">Label opacity</label>
+          <input type="range" id="opacity" data-testid="opacity" min="0" max="1" step="0.05" value="0.5">
+          <output id="opacity-value" for="opacity">50%</output>
+          <p class="cursor-label" id="cursor-label" aria-live="off"></p>
+        </div>
+      </section>
+
+      <section class="panel results" aria-labelledby="results-heading">
+        <h2 id="results-heading">Results</h2>
+        <div class="warnings" id="warnings" data-testid="warnings" role="alert" hidden></div>
+        <p class="results-empty" id="results-empty">Volumes appear here after a run.</p>
+        <table class="stats" data-testid="stats" id="stats" hidden>
+          <caption id="stats-caption">Volume per label</caption>
+          <thead>
+            <tr><th scope="col">Label</th><th scope="col">Name</th><th scope="col" class="num">Voxels</th><th scope="col" class="num">mL</th></tr>
+          </thead>
+          <tbody></tbody>
+          <tfoot></tfoot>
+        </table>
+        <p class="run-summary" id="run-summary" hidden></p>
+        <div class="downloads" id="downloads" hidden>
+          <a class="button secondary" id="download-mask" data-testid="download-mask" href="#">Download label mask</a>
+          <a class="button secondary" id="download-csv" data-testid="download-csv" href="#">Volumes (CSV)</a>
+          <a class="button secondary" id="download-json" data-testid="download-json" href="#">Volumes (JSON)</a>
+        </div>
+      </section>
+    </div>
+  </main>
+
+  <details class="panel about" id="about" data-testid="about">
+    <summary>About this tool</summary>
+    <p class="privacy">Private by design: your scan is read and segmented inside this browser tab. Nothing is uploaded.</p>
+    <dl class="about-list" id="about-list"></dl>
+    <h3>Models</h3>
+    <ul class="about-models" id="about-models"></ul>
+    <p class="disclaimer">For research and education. Not a medical device; not for diagnosis.</p>
+  </details>
+</div>
+`;
