@@ -22,10 +22,12 @@ import numpy as np
 from meshseg.conform import conform
 from meshseg.crop import bounding_box, crop, paste
 from meshseg.errors import InputImageError, ModelError
+from meshseg.input_checks import checked
 from meshseg.intensity import normalise, scale_to_uint8
 from meshseg.label_image import label_image, to_nifti_bytes
 from meshseg.loading import Scan, describe, load_scan
 from meshseg.models.card import ModelCard
+from meshseg.plausibility import result_warnings
 from meshseg.postprocess import clean_classes, largest_component
 from meshseg.resample_labels import labels_to_native
 from meshseg.stats import label_stats, stats_csv, stats_json
@@ -84,13 +86,14 @@ class Result:
     timings: dict[str, float]
     scan_info: dict
     work: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-able summary (no bytes, no arrays)."""
         return {
             "model_id": self.model_id, "space": self.space, "mask_name": self.mask_name,
             "stats": self.stats, "notices": self.notices, "timings": self.timings,
-            "scan_info": self.scan_info, "work": self.work,
+            "scan_info": self.scan_info, "work": self.work, "warnings": self.warnings,
         }
 
 
@@ -180,7 +183,7 @@ def _run(data, name, card: ModelCard, cards: dict, options: dict) -> Generator:
 
     yield Progress("load", f"Reading {name}")
     with clock("load"):
-        scan = load_scan(data, name)
+        scan = checked(load_scan(data, name), card)
 
     grid = card.conform
     yield Progress("conform", f"Conforming to {_grid_text(grid)}")
@@ -295,6 +298,8 @@ def _output(scan: Scan, conformed, labels, card: ModelCard, options: dict, clock
         mask_bytes=mask_bytes, labels=out_labels, affine=out_img.affine, stats=rows,
         stats_csv=stats_csv(rows), stats_json=stats_json(rows, meta),
         notices=list(scan.notices), timings={}, scan_info=describe(scan),
+        warnings=result_warnings(out_labels, out_img.affine, card, model_labels=labels,
+                                 model_affine=conformed.affine),
     )
 
 
