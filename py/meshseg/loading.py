@@ -530,13 +530,10 @@ def _read_volume(raw: memoryview, compressed: bool, layout: _Layout,
         buffer, total = _inflate(raw, end, name, drain=True)
     else:
         buffer, total = raw[:end], len(raw)
-    if len(buffer) < end:
-        raise InputImageError(name, f"is truncated: the header describes {end:,} bytes but the "
-                              f"file holds {len(buffer):,}.", _REFETCH)
     notices = ()
     if layout.offset_was_zero:
         expected = layout.offset + layout.volumes * count * layout.dtype.itemsize
-        if total != expected:
+        if expected - layout.offset <= total != expected:  # (too short: "truncated" below)
             raise InputImageError(
                 name, f"has vox_offset = 0 in its header, which is invalid in a single .nii "
                 f"file, and its size ({total:,} bytes) does not tell where the voxels start "
@@ -544,6 +541,9 @@ def _read_volume(raw: memoryview, compressed: bool, layout: _Layout,
         notices = (f"The header's vox_offset is 0 (invalid in a .nii file): reading the voxels "
                    f"from byte {layout.offset}, right after the header, as the file size "
                    "matches.",)
+    if len(buffer) < end:
+        raise InputImageError(name, f"is truncated: the header describes {end:,} bytes but the "
+                              f"file holds {len(buffer):,}.", _REFETCH)
     flat = np.frombuffer(buffer, layout.dtype, count, layout.offset)
     native = layout.dtype.newbyteorder("=")
     if not compressed:

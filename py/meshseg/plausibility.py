@@ -75,12 +75,16 @@ def result_warnings(labels, affine, card, *, model_labels=None, model_affine=Non
     total_ml = float(np.count_nonzero(mask)) * voxel_ml
     task = str(getattr(card, "task", ""))
     expects = getattr(card, "expects", "") or "the scans it was trained on"
-    check = (f"Check that the scan is a whole-head {expects} (right modality?) and that "
-             f"{card.id} is the right model.")
+    check = (f"Check that the scan is what {card.id} expects ({expects}): right modality? "
+             "whole head? right model?")
     if not mask.any():
         if task in LESION_TASKS:
             return []
         return [f"The result is empty (0 mL): {card.title} labelled nothing. {check}"]
+    fraction = float(np.count_nonzero(mask)) / mask.size
+    if fraction > MOST_LABELLED:  # the volume is then out of range too: one warning says it
+        return [f"Most of the image is labelled ({100 * fraction:.0f}% of the field of view, "
+                f"{total_ml:.0f} mL): the model did not find a head in it. {check}"]
     warnings = []
     if task in BRAIN_TASKS:
         low, high = BRAIN_ML
@@ -96,11 +100,6 @@ def result_warnings(labels, affine, card, *, model_labels=None, model_affine=Non
                             f"human brain ({low:.0f}-{high:.0f} mL). Check the voxel sizes in "
                             f"the header (the mL come from them), that the scan shows one "
                             f"head, and the model ({card.id}).")
-    fraction = float(np.count_nonzero(mask)) / mask.size
-    if fraction > MOST_LABELLED:
-        warnings.append(f"Most of the image is labelled ({100 * fraction:.0f}% of the field "
-                        f"of view): the model did not find a head in it. {check}")
-        return warnings
     edges = _edge_faces(mask, affine)
     where = "the scan's field of view"
     if not edges and model_labels is not None:
