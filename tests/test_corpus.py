@@ -182,3 +182,55 @@ def test_cli_crash_is_one_line_and_non_zero(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert status == 1 and err == "meshseg: internal error: RuntimeError: boom second line " \
                                   "(please report this).\n"
+
+
+# --- the real network (model5_gw_ae) where its behaviour matters ------------------------
+
+
+def _t1(data_dir):
+    img = nib.load(data_dir / "t1_crop.nii.gz")
+    return np.asanyarray(img.dataobj), img.affine
+
+
+def test_real_negative_intensity_mri_is_segmented_like_the_original(data_dir, models_dir,
+                                                                    tmp_path, capsys):
+    """t1_crop cut to 216 mm and stored with an offset (background -1024): before the padding
+    fix the frame outside the input became 207/255 and the brain mask came back empty."""
+    data, affine = _t1(data_dir)
+    sub = data[20:236, 20:236, 20:236].astype(np.int16) - 1024
+    shifted = affine.copy()
+    shifted[:3, 3] = affine[:3, :3] @ (20, 20, 20) + affine[:3, 3]
+    path = tmp_path / "t1_negative.nii.gz"
+    nib.save(nib.Nifti1Image(sub, shifted), path)
+    out = tmp_path / "mask.nii.gz"
+    status = cli.main(["segment", str(path), "-m", "model5_gw_ae", "-o", str(out),
+                       "--models", str(models_dir), "--strict", "--threads", "2"])
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert all(PROGRESS.match(line) for line in err.splitlines()), err
+    brain_ml = np.count_nonzero(np.asanyarray(nib.load(out).dataobj)) / 1000  # 1 mm voxels
+    assert 1000 <= brain_ml <= 1800, brain_ml
+
+
+def test_real_500mm_field_of_view_with_the_head_off_centre_warns(data_dir, models_dir):
+    """t1_crop at 2 mm inside a 500 mm field of view, the head 100 mm above its centre:
+    the model's 256 mm grid cuts the brain, and the result says so."""
+    from meshseg.inference import OnnxRunner
+    from meshseg.models.index import read_index
+
+    data, affine = _t1(data_dir)
+    small = data.reshape(128, 2, 128, 2, 128, 2).mean(axis=(1, 3, 5)).astype(np.float32)
+    big = np.zeros((250, 250, 250), np.float32)
+    big[61:189, 61:189, 11:139] = small  # LIA: axis 3 runs to anterior -> head moved 100 mm
+    wide = affine.copy()
+    wide[:3, :3] *= 2
+    wide[:3, 3] = affine[:3, 3] - wide[:3, :3] @ (61, 61, 11) + affine[:3, :3] @ (0.5, 0.5, 0.5)
+    cards = {card.id: card for card in read_index(models_dir / "index.json")}
+    runner = OnnxRunner(models_dir, cards, threads=2)
+    job = Job(nib.Nifti1Image(big, wide).to_bytes(), "fov500.nii", cards, "model5_gw_ae")
+    result = run_job(job, runner)
+    assert any("more than the model's 256 mm grid" in n for n in result.notices), result.notices
+    assert len(result.warnings) == 1, result.warnings
+    assert "touch the edge of the model's grid" in result.warnings[0]
+    edge = result.labels.shape  # the native grid is 500 mm: the cut is inside it
+    assert np.count_nonzero(result.labels[:, :, 0]) == 0 and edge == (250, 250, 250)
