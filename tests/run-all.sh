@@ -14,7 +14,17 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 chromium --version
 
-step "python packages"
+step "python packages (virtual environment .venv)"
+# A virtual environment works with a Debian/Ubuntu system Python (PEP 668 refuses
+# `pip install` outside one). Its bin/ goes first on PATH, so pytest, ruff, build.py
+# and the e2e helpers that spawn `python3` all use it.
+if ! python3 -m venv .venv >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  python3 -m venv .venv
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+export VIRTUAL_ENV="$PWD/.venv"
 python3 -m pip install -q --disable-pip-version-check -e ".[dev]"
 
 step "npm packages"

@@ -14,6 +14,7 @@ from meshseg.conform import (
     target_affine,
     voxel_to_voxel,
 )
+from meshseg.intensity import scale_to_uint8
 from synthetic import affine_from, centred_affine, permuted_copy, random_image, sphere_image
 
 
@@ -21,9 +22,10 @@ def _interpolated(img, shape, orientation="LIA"):
     """Reference: scipy trilinear resampling onto the target grid, no fast path."""
     affine = target_affine(img, shape, 1.0, orientation)
     vox2vox = voxel_to_voxel(img, affine)
+    data = np.asarray(img.dataobj, np.float32)
     return ndimage.affine_transform(
-        np.asarray(img.dataobj, np.float32), vox2vox[:3, :3], vox2vox[:3, 3], output_shape=shape,
-        order=1, mode="grid-constant", cval=0.0)
+        data, vox2vox[:3, :3], vox2vox[:3, 3], output_shape=shape,
+        order=1, mode="grid-constant", cval=float(data.min()))  # padding: the image's background
 
 
 @pytest.mark.parametrize("orientation", ["LIA", "RAS", "PSR"])
@@ -77,7 +79,7 @@ def test_half_voxel_offset_takes_the_interpolating_path():
     out = conform(img, (48, 48, 48))
     np.testing.assert_allclose(out.get_fdata(dtype=np.float32), _interpolated(img, (48, 48, 48)),
                                rtol=1e-6, atol=1e-3)
-    assert out.get_fdata()[0, 24, 24] == 0.0
+    assert out.get_fdata()[0, 24, 24] == np.float32(np.asarray(img.dataobj).min())
 
 
 def test_sphere_centre_keeps_its_world_position():
@@ -123,3 +125,21 @@ def test_conform_rejects_4d():
     img = nib.Nifti1Image(np.zeros((4, 4, 4, 2), np.float32), np.eye(4))
     with pytest.raises(ValueError, match="3D"):
         conform(img)
+
+
+@pytest.mark.parametrize("rotation", [(0, 0, 0), (7, -5, 3)])
+def test_padding_is_the_background_not_zero(rotation):
+    """CT-like data (air at -1000): the frame outside the input stays as dark as the air."""
+    shape = (40, 44, 36)
+    img = sphere_image(shape, centred_affine(shape, (2.0, 2.0, 2.0), rotation_deg=rotation),
+                       centre_mm=(0, 0, 0), radius_mm=30, noise=3.0, seed=2)
+    data = np.asanyarray(img.dataobj) * 10.0 - 1000.0  # air -1000, "tissue" 0
+    ct = nib.Nifti1Image(data.astype(np.float32), img.affine)
+    out = conform(ct, (64, 64, 64), 2.0).get_fdata(dtype=np.float32)
+    frame = np.concatenate([out[0].ravel(), out[-1].ravel(), out[:, 0].ravel(),
+                            out[:, :, -1].ravel()])
+    assert frame.max() == pytest.approx(data.min())  # grid 128 mm > input 80-88 mm: all padding
+    scaled = scale_to_uint8(out)
+    assert scaled[0].max() == 0 and scaled[:, :, -1].max() == 0
+    assert int(scaled[32, 32, 32]) > 200  # the sphere stays the bright part
+    assert conform(ct, (64, 64, 64), 2.0, fill=0.0).get_fdata()[0, 0, 0] == 0.0

@@ -97,7 +97,7 @@ def test_conformed_space_output(oblique_sphere):
 
 
 def test_labels_answer_is_checked():
-    img = sphere_image(shape=(64, 64, 64))
+    img = sphere_image(shape=(64, 64, 64), noise=2.0)  # noise-free: a mask, refused
     job = open_job(nifti_bytes(img), "s.nii.gz", {"sphere": card()}, "sphere")
     event = job.advance()
     while event.kind != "infer":
@@ -107,7 +107,7 @@ def test_labels_answer_is_checked():
 
 
 def test_bytes_buffers_are_accepted_as_labels():
-    img = sphere_image(shape=(64, 64, 64))
+    img = sphere_image(shape=(64, 64, 64), noise=2.0)  # noise-free: a mask, refused
     job = open_job(nifti_bytes(img), "s.nii.gz", {"sphere": card()}, "sphere")
     event = job.advance()
     while event.kind != "done":

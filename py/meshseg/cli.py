@@ -1,7 +1,11 @@
 """Command line: ``python -m meshseg segment | models | convert``.
 
 Runs the same :class:`meshseg.pipeline.Job` as the browser, with native onnxruntime.
-Progress goes to stderr; errors print one line and exit with status 2.
+Progress goes to stderr. Exit status: 0 done; 2 a bad input or model (one
+``meshseg: error:`` line); 3 with ``--strict``, a result that got plausibility
+warnings (one ``WARNING:`` line each, printed even with ``--quiet``; the output is
+still written); 1 an unexpected failure such as running out of memory (one
+``meshseg: internal error:`` line); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -26,8 +30,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.command(args)
     except (MeshSegError, OSError) as err:
-        print(f"meshseg: error: {err}", file=sys.stderr)
+        _line(f"meshseg: error: {err}")
         return 2
+    except KeyboardInterrupt:
+        _line("meshseg: interrupted")
+        return 130
+    except MemoryError:
+        _line("meshseg: internal error: out of memory; close other programs or use a smaller "
+              "scan (about 256 x 256 x 256 voxels).")
+        return 1
+    except Exception as err:  # noqa: BLE001 - one line, never a traceback
+        _line(f"meshseg: internal error: {type(err).__name__}: {err} (please report this).")
+        return 1
+
+
+def _line(text: str) -> None:
+    """Print `text` to stderr as exactly one line."""
+    print(" ".join(str(text).split()), file=sys.stderr)
 
 
 def segment(args) -> int:
@@ -47,7 +66,9 @@ def segment(args) -> int:
     Path(args.output).write_bytes(result.mask_bytes)
     _write_stats(args.stats, result)
     progress.finish(result, args.output)
-    return 0
+    for warning in result.warnings:
+        _line(f"WARNING: {args.input}: {warning}")
+    return 3 if args.strict and result.warnings else 0
 
 
 def models(args) -> int:
@@ -138,6 +159,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="remove small islands of each class")
     seg.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
     seg.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    seg.add_argument("--strict", action="store_true",
+                     help="exit with status 3 when the result gets a plausibility warning")
     seg.set_defaults(command=segment)
 
     lst = sub.add_parser("models", help="list the models")

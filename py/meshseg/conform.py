@@ -152,8 +152,28 @@ def permute_into(data, permutation, shape, dtype=None, fill=0) -> np.ndarray:
     return out
 
 
+def background_value(data) -> float:
+    """The value that fills grid voxels outside the input: the image's minimum.
+
+    Padding with 0 is wrong for images whose background is negative (CT in
+    Hounsfield units, air at -1000; MRI stored with an offset): a 0 frame would be
+    brighter than the head's surroundings and, after intensity scaling, look like
+    tissue. The minimum is the darkest background the image has.
+
+    Parameters
+    ----------
+    data : array
+        The input's voxel values.
+
+    Returns
+    -------
+    float
+    """
+    return float(np.min(data))
+
+
 def conform(img, shape=(256, 256, 256), voxel_size=1.0, orientation="LIA",
-            order=1) -> nib.Nifti1Image:
+            order=1, fill=None) -> nib.Nifti1Image:
     """Resample a 3D image onto the model grid.
 
     Parameters
@@ -168,11 +188,14 @@ def conform(img, shape=(256, 256, 256), voxel_size=1.0, orientation="LIA",
         Axis codes of the grid (``"LIA"`` for brainchop, ``"RAS"`` for canonical).
     order : int
         Spline order of the interpolation (1 = trilinear).
+    fill : float, optional
+        Value of grid voxels outside the input's field of view; default: the
+        input's background, :func:`background_value` (its minimum).
 
     Returns
     -------
     nibabel.Nifti1Image
-        float32 data on the grid of :func:`target_affine`; zeros outside the
+        float32 data on the grid of :func:`target_affine`; `fill` outside the
         input's field of view. When the grids align exactly (signed axis
         permutation, integer offsets) the values are copied, not interpolated:
         the result equals the interpolated one.
@@ -184,12 +207,16 @@ def conform(img, shape=(256, 256, 256), voxel_size=1.0, orientation="LIA",
     vox2vox = voxel_to_voxel(img, affine)
     permutation = axis_permutation(vox2vox)
     if permutation is not None:
-        data = permute_into(np.asanyarray(img.dataobj), permutation, shape, dtype=np.float32)
+        values = np.asanyarray(img.dataobj)
+        fill = background_value(values) if fill is None else fill
+        data = permute_into(values, permutation, shape, dtype=np.float32, fill=fill)
     else:
         source = img.get_fdata(dtype=np.float32, caching="unchanged")
+        fill = background_value(source) if fill is None else fill
         data = ndimage.affine_transform(
             source, vox2vox[:3, :3], vox2vox[:3, 3], output_shape=shape,
-            output=np.float32, order=order, mode="grid-constant", cval=0.0, prefilter=order > 1)
+            output=np.float32, order=order, mode="grid-constant", cval=float(fill),
+            prefilter=order > 1)
     out = nib.Nifti1Image(data, affine)
     out.set_qform(affine, code=1)
     out.set_sform(affine, code=1)

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import codecs
 import itertools
+import logging
 import os
+import struct
+import warnings
 import zlib
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -33,9 +36,12 @@ _OUT_CHUNK = 1 << 22
 _NIFTI1_MAGIC = {b"n+1\x00": "nifti1", b"ni1\x00": "pair"}
 _NIFTI2_MAGIC = {b"n+2\x00\r\n\x1a\n": "nifti2", b"ni2\x00\r\n\x1a\n": "pair"}
 _MAX_AXIS = 32767  # NIfTI-1 stores dimensions as int16
+_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand data more than about 1032:1
+_MIN_CONTRAST_STEPS = 256  # scaled intensities must keep at least this many float32 steps
 _READS = "MeshSeg reads NIfTI (.nii, .nii.gz) and FreeSurfer MGH (.mgh, .mgz) volumes."
 _REEXPORT = "Re-export the scan as NIfTI from the software that made it."
 _REFETCH = "The download or copy was probably cut short: get the file again."
+_FIX_SCALING = "Set scl_slope to 1 and scl_inter to 0 in the header (or re-export the scan)."
 _NEED_3D = "MeshSeg needs a 3D head scan, such as a T1-weighted MRI saved as .nii.gz."
 _SIGNATURES = (
     (b"\x89PNG", "is a PNG picture, not a 3D scan."),
@@ -77,6 +83,7 @@ class _Layout(NamedTuple):
     offset: int
     slope: float
     inter: float
+    offset_was_zero: bool = False  # vox_offset 0 in a single file: data assumed after header
 
 
 def load_scan(source: str | os.PathLike | bytes | bytearray | memoryview,
@@ -123,24 +130,48 @@ def load_scan(source: str | os.PathLike | bytes | bytearray | memoryview,
       disagree by more than 1e-3 mm anywhere in the volume, or a header without any.
     - The result is always a `nibabel.Nifti1Image` (NIfTI-2 and MGH are converted
       with the same affine), loaded eagerly so a damaged file fails here.
+    - No invented geometry: a zero, negative or non-finite voxel size that the
+      affine would be built from is refused (nibabel would silently use 1 mm or
+      its absolute value); when a valid sform gives the geometry instead, a
+      notice says the header's pixdim is ignored.
+    - Header faults are named: ``dim[0]`` outside 1..7, a ``vox_offset`` inside the
+      header, an ``scl_inter``/``scl_slope`` that wipes out the contrast in float32.
+      A ``vox_offset`` of 0 in a single ``.nii`` file is read from byte 352 (NIfTI-1)
+      or 544 (NIfTI-2) with a notice, only when the file size matches exactly.
+    - nibabel's header repairs and Python warnings become notices (prefixed
+      ``nibabel:``); nothing is written to stderr.
+    - Sizes are checked before allocating: the voxel buffer grows with the data
+      actually present, so a short file claiming a huge volume costs no memory.
     """
     raw, name = _read_source(source, name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scan = _load(raw, name, max_voxels, min_extent, min_fov_mm)
+    extra = tuple(dict.fromkeys(f"nibabel: {w.message}" for w in caught))
+    return Scan(scan.name, scan.image, scan.notices + extra, scan.source_format)
+
+
+def _load(raw: memoryview, name: str, max_voxels: int, min_extent: int,
+          min_fov_mm: float) -> Scan:
+    """`load_scan` after reading the source (Python warnings are caught by the caller)."""
     compressed = bytes(raw[:2]) == _GZIP_MAGIC
-    head = _inflate(raw, _HEAD_BYTES, name, drain=False) if compressed else bytes(raw[:_HEAD_BYTES])
+    head = (_inflate(raw, _HEAD_BYTES, name, drain=False)[0] if compressed
+            else bytes(raw[:_HEAD_BYTES]))
     source_format = _identify(head, name)
-    header = _parse_header(head, source_format, name)
+    header, repairs = _parse_header(head, source_format, name)
     layout = _layout(header, source_format, name)
     _check_dtype(layout.dtype, name)
     _check_size(layout.shape, max_voxels, name)
     affine = _affine(header, source_format)
     _check_geometry(layout.shape, affine, min_extent, min_fov_mm, name)
-    notices = _volume_notices(layout)
+    notices = repairs + _volume_notices(layout)
     notices += _orientation_notices(header, source_format, layout.shape, head)
-    data = _read_volume(raw, compressed, layout, name)
+    data, offset_notices = _read_volume(raw, compressed, layout, name)
+    _check_scaling(data, layout, name)
     data = _apply_scaling(data, layout)
     data, value_notices = _check_values(data, name)
     image = _to_nifti1(data, affine, header, source_format)
-    return Scan(name, image, notices + value_notices, source_format)
+    return Scan(name, image, notices + offset_notices + value_notices, source_format)
 
 
 def describe(scan: Scan) -> dict:
@@ -207,20 +238,36 @@ def _gunzip_chunks(raw: memoryview, name: str):
                                   _REFETCH)
 
 
-def _inflate(raw: memoryview, limit: int, name: str, *, drain: bool) -> bytearray:
-    """The first `limit` decompressed bytes; with `drain`, check the stream to its end."""
-    out, kept = bytearray(limit), 0
+def _inflate(raw: memoryview, limit: int, name: str, *,
+             drain: bool) -> tuple[bytearray, int]:
+    """The first `limit` decompressed bytes, and how many bytes the stream holds.
+
+    With `drain`, the stream is checked to its end (the count is then the total;
+    without it, the count stops at `limit`). The buffer grows with the data
+    actually decompressed (pre-sized in full only when the gzip trailer's size
+    field and the compression ratio both allow it), so a tiny file whose header
+    claims a huge volume allocates nothing big.
+    """
+    possible = min(limit, _DEFLATE_MAX_RATIO * len(raw))
+    isize = int.from_bytes(raw[-4:], "little") if len(raw) >= 4 else 0  # size mod 2**32
+    out = bytearray(possible if isize >= possible else min(possible, _OUT_CHUNK))
+    kept = total = 0
     try:
         for chunk in _gunzip_chunks(raw, name):
+            total += len(chunk)
             take = min(len(chunk), limit - kept)
-            out[kept:kept + take] = memoryview(chunk)[:take]
-            kept += take
+            if take:
+                if kept + take > len(out):
+                    out.extend(bytes(min(max(len(out), kept + take - len(out)),
+                                         limit - len(out))))
+                out[kept:kept + take] = memoryview(chunk)[:take]
+                kept += take
             if kept == limit and not drain:
                 break
     except zlib.error as err:
         raise InputImageError(name, f"is a damaged gzip file ({err}).", _REFETCH) from err
     del out[kept:]
-    return out
+    return out, total
 
 
 def _identify(head: bytes, name: str) -> str:
@@ -275,19 +322,57 @@ def _looks_like_text(head: bytes) -> bool:
     return all(ch.isprintable() or ch in "\t\r\n" for ch in text)
 
 
-def _parse_header(head: bytes, source_format: str, name: str):
-    """The nibabel header of the identified format (checked and fixed the way nibabel loads it)."""
+def _parse_header(head: bytes, source_format: str, name: str) -> tuple[object, tuple[str, ...]]:
+    """The nibabel header of the identified format, and nibabel's repairs as notices.
+
+    ``dim[0]`` is checked first, in the byte order ``sizeof_hdr`` gives: nibabel
+    guesses the byte order from ``dim[0]`` and would report unrelated faults.
+    """
+    if source_format in ("nifti1", "nifti2"):
+        _check_dim0(head, source_format, name)
+    klass = {"nifti1": nib.Nifti1Header, "nifti2": nib.Nifti2Header}.get(source_format, MGHHeader)
+    size = {"nifti1": 348, "nifti2": 540}.get(source_format, MGH_DATA_OFFSET)
+    repairs = _Collector()
     try:
-        if source_format == "nifti1":
-            header = nib.Nifti1Header(binaryblock=bytes(head[:348]))
-        elif source_format == "nifti2":
-            header = nib.Nifti2Header(binaryblock=bytes(head[:540]))
-        else:
-            header = MGHHeader(binaryblock=bytes(head[:MGH_DATA_OFFSET]))
+        header = klass(binaryblock=bytes(head[:size]), check=False)
     except (HeaderDataError, KeyError, ValueError) as err:
         raise InputImageError(name, f"has an invalid {source_format.upper()} header ({err}).",
                               _REEXPORT) from err
-    return header
+    zoom_notices = _check_voxel_sizes(header, source_format, name)
+    try:
+        header.check_fix(logger=repairs.logger, error_level=40)
+    except (HeaderDataError, KeyError, ValueError) as err:
+        raise InputImageError(name, f"has an invalid {source_format.upper()} header ({err}).",
+                              _REEXPORT) from err
+    messages = [text for text in repairs.messages if not (zoom_notices and "pixdim" in text)]
+    return header, zoom_notices + tuple(f"nibabel: the header needed a repair: {text}."
+                                        for text in messages)
+
+
+class _Collector(logging.Handler):
+    """Collects nibabel's header-repair messages instead of letting them reach stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(level=30)
+        self.messages: list[str] = []
+        self.logger = logging.Logger("meshseg.header_repairs", level=30)
+        self.logger.propagate = False
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _check_dim0(head: bytes, source_format: str, name: str) -> None:
+    """Refuse a ``dim[0]`` (number of dimensions) outside 1..7."""
+    order = "<" if int.from_bytes(head[:4], "little") in (348, 540) else ">"
+    if source_format == "nifti1":
+        dim0 = struct.unpack_from(order + "h", head, 40)[0]
+    else:
+        dim0 = struct.unpack_from(order + "q", head, 16)[0]
+    if not 1 <= dim0 <= 7:
+        raise InputImageError(name, f"has dim[0] = {dim0} in its header: the number of "
+                              "dimensions must be 1 to 7, so the header is damaged.", _REEXPORT)
 
 
 def _layout(header, source_format: str, name: str) -> _Layout:
@@ -299,6 +384,9 @@ def _layout(header, source_format: str, name: str) -> _Layout:
     except (HeaderDataError, KeyError) as err:
         raise InputImageError(name, f"has an invalid header ({err}).", _REEXPORT) from err
     offset = MGH_DATA_OFFSET if source_format == "mgh" else int(header.get_data_offset())
+    offset_was_zero = source_format != "mgh" and offset == 0
+    if offset_was_zero:
+        offset = header.single_vox_offset
     shown = " x ".join(map(str, shape))
     if not shape or min(shape) < 1:
         raise InputImageError(name, f"has an empty dimension (shape {shown}).", _NEED_3D)
@@ -314,7 +402,7 @@ def _layout(header, source_format: str, name: str) -> _Layout:
     volumes = shape[3] if len(shape) == 4 else 1
     if slope is None:
         slope, inter = 1.0, 0.0
-    return _Layout(spatial, volumes, dtype, offset, slope, inter)
+    return _Layout(spatial, volumes, dtype, offset, slope, inter, offset_was_zero)
 
 
 def _check_dtype(dtype: np.dtype, name: str) -> None:
@@ -339,6 +427,35 @@ def _check_size(shape: tuple[int, int, int], max_voxels: int, name: str) -> None
             name, f"is too large: {' x '.join(map(str, shape))} voxels "
             f"({voxels / 1e6:.1f} million; the limit is {max_voxels / 1e6:.1f} million).",
             "Resample it to about 1 mm voxels (e.g. 256 x 256 x 256) and load that.")
+
+
+def _check_voxel_sizes(header, source_format: str, name: str) -> tuple[str, ...]:
+    """Refuse zero, negative or non-finite voxel sizes that the affine would be built from.
+
+    Runs on the header as stored, before nibabel's repairs.
+
+    nibabel replaces a zero ``pixdim`` by 1 and a negative one by its absolute value;
+    MeshSeg does not invent geometry. With ``sform_code > 0`` the sform, not
+    ``pixdim``, gives the geometry: a bad ``pixdim`` is then only a notice.
+    For MGH the voxel sizes are ``delta`` (used when goodRASFlag is set).
+    """
+    if source_format == "mgh":
+        field, sizes = "delta", np.asarray(header["delta"], float)[:3]
+    else:
+        field, sizes = "pixdim", np.asarray(header["pixdim"], float)[1:4]
+    bad = [axis for axis, size in enumerate(sizes) if not (np.isfinite(size) and size > 0)]
+    if not bad:
+        return ()
+    shown = ", ".join(f"{field}[{axis + 1}] = {sizes[axis]:g}" for axis in bad)
+    if source_format != "mgh" and int(header["sform_code"]) > 0:
+        return (f"The header's voxel sizes are invalid ({shown}); the sform gives the "
+                "geometry and is used.",)
+    what = ("zero" if all(sizes[a] == 0 for a in bad) else "negative"
+            if all(sizes[a] < 0 for a in bad) else "invalid")
+    raise InputImageError(name, f"has {what} voxel sizes in its header ({shown}), so its "
+                          "geometry and volumes in mL are unknown.",
+                          "Fix them in the header (e.g. re-export with dcm2niix); MeshSeg "
+                          "does not guess 1 mm.")
 
 
 def _affine(header, source_format: str) -> np.ndarray:
@@ -401,21 +518,57 @@ def _orientation_notices(header, source_format: str, shape: tuple[int, int, int]
             "as nibabel does.",)
 
 
-def _read_volume(raw: memoryview, compressed: bool, layout: _Layout, name: str) -> np.ndarray:
-    """The first 3D volume as a writable, native-endian array in Fortran order."""
+def _read_volume(raw: memoryview, compressed: bool, layout: _Layout,
+                 name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The first 3D volume as a writable, native-endian array in Fortran order, with notices.
+
+    The file's size is checked against the header before the voxels are copied.
+    """
     count = layout.shape[0] * layout.shape[1] * layout.shape[2]
     end = layout.offset + count * layout.dtype.itemsize
-    buffer = _inflate(raw, end, name, drain=True) if compressed else raw[:end]
+    if compressed:
+        buffer, total = _inflate(raw, end, name, drain=True)
+    else:
+        buffer, total = raw[:end], len(raw)
+    notices = ()
+    if layout.offset_was_zero:
+        expected = layout.offset + layout.volumes * count * layout.dtype.itemsize
+        if expected - layout.offset <= total != expected:  # (too short: "truncated" below)
+            raise InputImageError(
+                name, f"has vox_offset = 0 in its header, which is invalid in a single .nii "
+                f"file, and its size ({total:,} bytes) does not tell where the voxels start "
+                f"(expected {expected:,} with the voxels at byte {layout.offset}).", _REEXPORT)
+        notices = (f"The header's vox_offset is 0 (invalid in a .nii file): reading the voxels "
+                   f"from byte {layout.offset}, right after the header, as the file size "
+                   "matches.",)
     if len(buffer) < end:
         raise InputImageError(name, f"is truncated: the header describes {end:,} bytes but the "
                               f"file holds {len(buffer):,}.", _REFETCH)
     flat = np.frombuffer(buffer, layout.dtype, count, layout.offset)
     native = layout.dtype.newbyteorder("=")
     if not compressed:
-        return flat.astype(native).reshape(layout.shape, order="F")
+        return flat.astype(native).reshape(layout.shape, order="F"), notices
     if not layout.dtype.isnative:
         flat = flat.byteswap(inplace=True).view(native)
-    return flat.reshape(layout.shape, order="F")
+    return flat.reshape(layout.shape, order="F"), notices
+
+
+def _check_scaling(data: np.ndarray, layout: _Layout, name: str) -> None:
+    """Refuse scl_slope/scl_inter that leave too few float32 steps across the intensities."""
+    if (layout.slope == 1 and layout.inter == 0) or data.size == 0:
+        return
+    if not (np.isfinite(layout.slope) and np.isfinite(layout.inter)):
+        raise InputImageError(name, f"has non-finite intensity scaling (scl_slope = "
+                              f"{layout.slope:g}, scl_inter = {layout.inter:g}).", _FIX_SCALING)
+    low, high = float(np.nanmin(data)), float(np.nanmax(data))
+    span = abs(layout.slope) * (high - low)
+    largest = max(abs(layout.slope * low + layout.inter), abs(layout.slope * high + layout.inter))
+    step = float(np.spacing(np.float32(min(largest, 3e38))))
+    if span > 0 and span < _MIN_CONTRAST_STEPS * step:
+        raise InputImageError(
+            name, f"has intensity scaling scl_slope = {layout.slope:g}, scl_inter = "
+            f"{layout.inter:g} that wipes out its contrast: the scaled values span {span:.3g} "
+            f"but are about {largest:.3g}, where float32 steps are {step:.3g}.", _FIX_SCALING)
 
 
 def _apply_scaling(data: np.ndarray, layout: _Layout) -> np.ndarray:

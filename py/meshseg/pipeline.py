@@ -23,10 +23,12 @@ from meshseg.constants import LABELS_SUFFIX, image_stem
 from meshseg.crop import bounding_box, crop, pad_box, paste
 from meshseg.errors import InputImageError, ModelError
 from meshseg.events import Done, Infer, Progress, Result
+from meshseg.input_checks import checked
 from meshseg.intensity import normalise
 from meshseg.label_image import label_image
 from meshseg.models.card import ModelCard
 from meshseg.options import SegmentOptions
+from meshseg.plausibility import result_warnings
 from meshseg.postprocess import clean_classes, largest_component
 from meshseg.resample_labels import labels_to_native
 from meshseg.session import Conformed, ScanSession
@@ -132,6 +134,7 @@ def _run(session: ScanSession, card: ModelCard, cards: dict, options: SegmentOpt
          timings: dict) -> Generator:
     work: list[dict] = []
     reused = ["load"] if "load" not in timings else []
+    scan = checked(session.scan, card)  # input-type checks for this model: notices or refusal
     grid = card.conform
     if session.is_conformed(grid):
         reused.append("conform")
@@ -169,6 +172,7 @@ def _run(session: ScanSession, card: ModelCard, cards: dict, options: SegmentOpt
     labels = _postprocess(labels, options)
     result = yield from _output(session, conformed, labels, card, options)
     result.timings, result.work, result.reused = timings, work, reused
+    result.notices = list(scan.notices)
     return result
 
 
@@ -234,13 +238,16 @@ def _output(session: ScanSession, conformed: Conformed, labels, card: ModelCard,
         yield Progress("native", "Writing labels on the model grid")
         out_img = label_image(labels, conformed.grid)
     yield Progress("stats", "Measuring volumes")
-    rows = label_stats(np.asanyarray(out_img.dataobj), out_img.affine, card.classes)
+    out_labels = np.asanyarray(out_img.dataobj)
+    rows = label_stats(out_labels, out_img.affine, card.classes)
+    warnings = result_warnings(out_labels, out_img.affine, card, model_labels=labels,
+                               model_affine=conformed.grid.affine)
     meta = {"file": scan.name, "model": card.id, "space": options.space,
             "onnx_sha256": card.onnx.get("sha256", "")}
     return Result(
         model_id=card.id, space=options.space, mask_name=mask_name(scan.name, card.id),
         image=out_img, stats=rows, stats_csv=stats_csv(rows), stats_json=stats_json(rows, meta),
-        notices=list(scan.notices), warnings=[], timings={}, scan_info=session.info(),
+        notices=list(scan.notices), warnings=warnings, timings={}, scan_info=session.info(),
     )
 
 

@@ -24,6 +24,9 @@ ISOLATION_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",
     "Cross-Origin-Resource-Policy": "cross-origin",
+    # Public static files: host pages on other origins may import meshseg.js / element.js
+    # (module scripts and the worker's fetches are CORS requests).
+    "Access-Control-Allow-Origin": "*",
 }
 
 MIME_TYPES = {
