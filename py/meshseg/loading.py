@@ -15,7 +15,7 @@ import codecs
 import itertools
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import nibabel as nib
@@ -125,6 +125,9 @@ def load_scan(source: str | os.PathLike | bytes | bytearray | memoryview,
       with the same affine), loaded eagerly so a damaged file fails here.
     """
     raw, name = _read_source(source, name)
+    converted = _other_format(raw, name, source, max_voxels)
+    if converted is not None:
+        return converted(min_extent=min_extent, min_fov_mm=min_fov_mm)
     compressed = bytes(raw[:2]) == _GZIP_MAGIC
     head = _inflate(raw, _HEAD_BYTES, name, drain=False) if compressed else bytes(raw[:_HEAD_BYTES])
     source_format = _identify(head, name)
@@ -141,6 +144,29 @@ def load_scan(source: str | os.PathLike | bytes | bytearray | memoryview,
     data, value_notices = _check_values(data, name)
     image = _to_nifti1(data, affine, header, source_format)
     return Scan(name, image, notices + value_notices, source_format)
+
+
+# --- hook: formats read by meshseg.readers (NRRD), validated as NIfTI ---------------------
+
+
+def _other_format(raw: memoryview, name: str, source, max_voxels: int):
+    """A function finishing `load_scan` for a format a reader in meshseg.readers claims,
+    else None. The reader's NIfTI bytes go through load_scan's own checks."""
+    from meshseg.readers import convert_other
+
+    path = None if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
+    converted = convert_other(raw, name, path, max_voxels)
+    if converted is None:
+        return None
+
+    def finish(**checks) -> Scan:
+        scan = load_scan(converted.nifti, name, max_voxels=max_voxels, **checks)
+        return replace(scan, notices=converted.notices + scan.notices,
+                       source_format=converted.source_format)
+    return finish
+
+
+# -------------------------------------------------------------------------------------------
 
 
 def describe(scan: Scan) -> dict:
