@@ -49,6 +49,10 @@ def convert(raw: memoryview, name: str, path: str | None, max_voxels: int):
         header = nrrd.read_header(handle)
     except (nrrd.NRRDError, ValueError, UnicodeDecodeError) as err:
         raise InputImageError(name, f"has an invalid NRRD header ({err}).", _REEXPORT) from err
+    missing = [key for key in ("type", "dimension", "sizes", "encoding") if key not in header]
+    if missing:
+        raise InputImageError(name, f"has an invalid NRRD header (no {', '.join(missing)} "
+                              "field).", _REEXPORT)
     detached = header.get("datafile", header.get("data file"))
     if detached is not None and path is None:
         raise InputImageError(name, f"is a detached NRRD header; its voxels are in "
