@@ -47,6 +47,8 @@ PYPI_WHEELS = (
     ("nibabel", "5.4.2", "553482c5f1e1034fc312edf6fb7f32236c0056439845d1c29293b7e8c98d4854"),
     ("typing_extensions", "4.12.2",
      "04e5ca0351e0f3f85c6853954072df659d0d13fac324d0072316b67d7794700d"),
+    # NRRD reader (meshseg.readers.nrrd); needs numpy (lock) and typing_extensions (above).
+    ("pynrrd", "1.1.3", "21f7e370045e7ef8a86841965b2ff3a18937efbb4e2078e346168463f8f34b7e"),
 )
 # Build backend for our own wheel, fetched once so later builds stay offline.
 BUILD_BACKEND = (

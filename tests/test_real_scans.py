@@ -41,11 +41,12 @@ def test_cli_segments_t1_crop_in_native_space(data_dir, models_dir, tmp_path):
 
 def test_cli_reports_bad_input_and_exits_non_zero(data_dir, models_dir, tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "meshseg", "segment", str(data_dir / "FLAIR.nrrd"), "-m", MODEL,
+        [sys.executable, "-m", "meshseg", "segment", str(data_dir / "complex_image.nii.gz"),
+         "-m", MODEL,
          "-o", str(tmp_path / "x.nii.gz"), "--models", str(models_dir)],
         capture_output=True, text=True, check=False)
     assert done.returncode == 2
-    assert "FLAIR.nrrd" in done.stderr
+    assert "complex_image.nii.gz" in done.stderr
     assert not (tmp_path / "x.nii.gz").exists()
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m meshseg segment | models | convert``.
+"""Command line: ``python -m meshseg segment | batch | models | convert``.
 
 Runs the same :class:`meshseg.pipeline.Job` as the browser, with native onnxruntime.
 Progress goes to stderr. Exit status: 0 done; 2 a bad input or model (one
@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from meshseg import __version__
+from meshseg.batch.cli import add_parser as add_batch_parser
 from meshseg.driver import run
 from meshseg.errors import MeshSegError
 from meshseg.models.index import read_index
@@ -175,4 +176,12 @@ def _parser() -> argparse.ArgumentParser:
         if p is not conv:
             p.add_argument("--models", default=str(default_models_dir()),
                            help="converted models folder (default: %(default)s)")
+    add_batch_parser(sub, _model_folders)
     return parser
+
+
+def _model_folders(p) -> None:
+    """--weights and --models, as the other commands have them (for `batch`)."""
+    p.add_argument("--weights", help="upstream weights folder (default: ../shared/weights)")
+    p.add_argument("--models", default=str(default_models_dir()),
+                   help="converted models folder (default: %(default)s)")

@@ -18,7 +18,7 @@ import os
 import struct
 import warnings
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import nibabel as nib
@@ -144,6 +144,9 @@ def load_scan(source: str | os.PathLike | bytes | bytearray | memoryview,
       actually present, so a short file claiming a huge volume costs no memory.
     """
     raw, name = _read_source(source, name)
+    converted = _other_format(raw, name, source, max_voxels)
+    if converted is not None:
+        return converted(min_extent=min_extent, min_fov_mm=min_fov_mm)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         scan = _load(raw, name, max_voxels, min_extent, min_fov_mm)
@@ -172,6 +175,29 @@ def _load(raw: memoryview, name: str, max_voxels: int, min_extent: int,
     data, value_notices = _check_values(data, name)
     image = _to_nifti1(data, affine, header, source_format)
     return Scan(name, image, notices + offset_notices + value_notices, source_format)
+
+
+# --- hook: formats read by meshseg.readers (NRRD), validated as NIfTI ---------------------
+
+
+def _other_format(raw: memoryview, name: str, source, max_voxels: int):
+    """A function finishing `load_scan` for a format a reader in meshseg.readers claims,
+    else None. The reader's NIfTI bytes go through load_scan's own checks."""
+    from meshseg.readers import convert_other
+
+    path = None if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
+    converted = convert_other(raw, name, path, max_voxels)
+    if converted is None:
+        return None
+
+    def finish(**checks) -> Scan:
+        scan = load_scan(converted.nifti, name, max_voxels=max_voxels, **checks)
+        return replace(scan, notices=converted.notices + scan.notices,
+                       source_format=converted.source_format)
+    return finish
+
+
+# -------------------------------------------------------------------------------------------
 
 
 def describe(scan: Scan) -> dict:
