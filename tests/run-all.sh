@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test MeshSeg has, from a fresh clone with ../shared beside it:
 # installs what it needs (Debian chromium, pip and npm packages), builds dist/,
-# then runs pytest and the Playwright (playwright-core + Debian Chromium) suite.
+# then runs ruff, pytest, the JavaScript unit tests and the Playwright
+# (playwright-core + Debian Chromium) suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +40,9 @@ python3 -m ruff check py tests build.py
 status=0
 step "pytest"
 python3 -m pytest -q -ra tests || status=$?
+
+step "JavaScript unit tests (node --test, against the built dist/js)"
+node --test tests/js/ || status=$?
 
 step "browser tests (Playwright, Chromium)"
 node --test --test-concurrency=1 tests/e2e/ || status=$?

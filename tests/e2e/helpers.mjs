@@ -12,12 +12,12 @@ import config from '../../playwright.config.js';
  * Start `python -m meshseg.serve <dist> --port <port>` and wait until it listens.
  * @returns {Promise<{origin: string, stop: () => Promise<void>, log: () => string}>}
  */
-export async function startServer() {
-  if (!fs.existsSync(path.join(config.dist, 'index.html'))) {
+export async function startServer(root = config.dist, port = 0) {
+  if (root === config.dist && !fs.existsSync(path.join(config.dist, 'index.html'))) {
     throw new Error(`${config.dist}/index.html not found: run \`python3 build.py\` before the e2e tests.`);
   }
   const env = { ...process.env, PYTHONPATH: [path.join(config.root, 'py'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
-  const child = spawn('python3', ['-m', 'meshseg.serve', config.dist, '--port', String(config.port), '--host', config.host, '--quiet'],
+  const child = spawn('python3', ['-m', 'meshseg.serve', root, '--port', String(port || config.port), '--host', config.host, '--quiet'],
     { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const origin = await new Promise((resolve, reject) => {
@@ -166,4 +166,29 @@ export function expectAffineClose(actual, expected, tolerance = 1e-4) {
   if (!(worst <= tolerance)) {
     throw new Error(`affines differ by ${worst}:\nactual   ${JSON.stringify(actual)}\nexpected ${JSON.stringify(expected)}`);
   }
+}
+
+/**
+ * Voxels where two label images differ, with both geometries (nibabel).
+ * @returns {{differing: number, shapes: number[][], affinesClose: boolean}}
+ */
+export function labelDifference(fileA, fileB) {
+  const script = 'import json, sys, numpy as np, nibabel as nib\n'
+    + 'a, b = nib.load(sys.argv[1]), nib.load(sys.argv[2])\n'
+    + 'va, vb = np.asanyarray(a.dataobj), np.asanyarray(b.dataobj)\n'
+    + 'same = va.shape == vb.shape\n'
+    + 'print(json.dumps({"differing": int(np.count_nonzero(va != vb)) if same else -1,'
+    + ' "shapes": [list(va.shape), list(vb.shape)],'
+    + ' "affinesClose": bool(np.allclose(a.affine, b.affine, atol=1e-4))}))';
+  const done = spawnSync('python3', ['-c', script, fileA, fileB], { encoding: 'utf-8' });
+  if (done.status !== 0) {
+    throw new Error(`nibabel could not compare ${fileA} and ${fileB}:\n${done.stderr}`);
+  }
+  return JSON.parse(done.stdout);
+}
+
+/** URLs that went to none of `origins` (data: and blob: URLs are local). */
+export function urlsOutside(urls, origins) {
+  return urls.filter((url) => !url.startsWith('data:') && !url.startsWith('blob:')
+    && !origins.some((origin) => url.startsWith(`${origin}/`)));
 }

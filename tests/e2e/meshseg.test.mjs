@@ -24,10 +24,12 @@ let page;
 let requests;
 const pageErrors = [];
 
+/** Choose a file; the worker checks it first: resolves with the status that follows. */
 async function chooseFile(file) {
   await page.getByTestId('file-input').setInputFiles(file);
-  await page.getByTestId('run').waitFor({ state: 'visible' });
-  await page.waitForSelector('[data-testid="run"]:not([disabled])', { timeout: timeouts.action });
+  await page.waitForFunction(() => document.querySelector('[data-testid="status"]').dataset.state !== 'loading',
+    null, { timeout: timeouts.action, polling: 100 });
+  return readStatus(page);
 }
 
 async function runTo(states) {
@@ -110,20 +112,23 @@ test('the example scan segments to a plausible brain volume and a mask on its gr
   await page.screenshot({ path: path.join(config.artifactDir, 'meshseg-done.png'), fullPage: true });
 });
 
-test('unreadable files give an error naming the file and leave the page usable', { timeout: timeouts.test }, async () => {
+test('unreadable files give an error naming the file when chosen, with no stale result, and the page stays usable', { timeout: timeouts.test }, async () => {
   const textFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meshseg-e2e-')), 'not-a-scan.nii.gz');
   fs.writeFileSync(textFile, 'this is a text file, not a NIfTI image\n');
+  assert.equal(await page.getByTestId('download-mask').isVisible(), true, 'the previous test left no result');
   for (const file of [COMPLEX, textFile]) {
-    await chooseFile(file);
-    const seen = await runTo(['done', 'error']);
+    const seen = await chooseFile(file);
     expectState(seen, 'error');
     assert.ok(seen.text.includes(path.basename(file)), `error message does not name ${path.basename(file)}: "${seen.text}"`);
+    assert.equal(seen.text.split(path.basename(file)).length - 1, 1, `the name is printed more than once: "${seen.text}"`);
     assert.equal(await page.getByTestId('stats').isVisible(), false, 'a stats table is shown after an error');
+    assert.equal(await page.getByTestId('download-mask').isVisible(), false, 'a download of the previous scan is still offered');
+    assert.equal(await page.getByTestId('run').isEnabled(), false, 'Run is enabled for a refused file');
   }
 });
 
 test('a non-1 mm, non-LIA scan (PSR) gives a mask on the input grid, after errors', { timeout: timeouts.test }, async () => {
-  await chooseFile(PSR);
+  expectState(await chooseFile(PSR), 'idle');
   expectState(await runTo(['done', 'error']), 'done');
   const mask = await download(page, 'download-mask', 'psr');
   const got = niftiGeometry(mask);
@@ -133,14 +138,15 @@ test('a non-1 mm, non-LIA scan (PSR) gives a mask on the input grid, after error
   logStageTimings('PSR stage timings', await page.locator('#run-summary').textContent());
 });
 
-test('cancel during a run returns to a usable page, and the next run works', { timeout: timeouts.test }, async () => {
-  await chooseFile(PSR);
+test('cancel during a run stops it between steps without restarting the worker, and the next run works', { timeout: timeouts.test }, async () => {
+  expectState(await chooseFile(PSR), 'idle');
+  const workersBefore = requests.filter((url) => url.endsWith('/js/worker/worker.js')).length;
   await page.getByTestId('run').click();
-  // Cancel as soon as the scan is being processed (the whole run can take only seconds).
+  // Cancel while Python is busy on the scan: the cancel takes effect at the next step.
   await page.waitForFunction(
-    () => ['load', 'conform', 'normalise', 'inference'].includes(document.querySelector('#stages li.current')?.dataset.stage)
+    () => document.querySelector('#stages li.current')?.dataset.stage === 'conform'
       || document.querySelector('[data-testid="status"]').dataset.state !== 'running',
-    null, { timeout: timeouts.run, polling: 50 },
+    null, { timeout: timeouts.run, polling: 20 },
   );
   expectState(await readStatus(page), 'running');
   await page.getByTestId('cancel').click();
@@ -149,6 +155,8 @@ test('cancel during a run returns to a usable page, and the next run works', { t
   assert.equal(await page.getByTestId('run').isEnabled(), true, 'Run is not enabled after cancel');
   assert.equal(await page.getByTestId('cancel').isEnabled(), false, 'Cancel is still enabled after cancel');
 
+  const workersAfter = requests.filter((url) => url.endsWith('/js/worker/worker.js')).length;
+  assert.equal(workersAfter, workersBefore, 'the cancel restarted the worker instead of stopping the run');
   expectState(await runTo(['done', 'error']), 'done');
   assert.ok((await readStatsTable(page)).length > 1, 'no stats rows after the run that followed a cancel');
 });

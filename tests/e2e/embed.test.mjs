@@ -1,0 +1,152 @@
+// Embedding, across origins: the iframe (embed.html + postMessage) on a host page of a
+// second origin, a third origin that the frame must ignore, and <meshseg-app> on a host
+// page of the second origin. Three local servers; nothing may go anywhere else.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import config from '../../playwright.config.js';
+import {
+  download, expectState, labelDifference, launchBrowser, niftiGeometry, recordRequests,
+  startServer, urlsOutside, waitForState,
+} from './helpers.mjs';
+
+const MODEL = 'model5_gw_ae';
+const EXAMPLE = path.join(config.sharedData, 't1_crop.nii.gz');
+const { timeouts } = config;
+
+// A host page: frames `?frame=URL` (allow=cross-origin-isolated) and keeps every message it
+// receives from the frame in window.received.
+const HOST_FRAME = `<!doctype html><meta charset="utf-8"><title>host</title>
+<body><script>
+window.received = [];
+const frame = document.createElement('iframe');
+frame.allow = 'cross-origin-isolated';
+frame.src = new URLSearchParams(location.search).get('frame');
+document.body.append(frame);
+window.addEventListener('message', (event) => {
+  if (event.source === frame.contentWindow) window.received.push({ origin: event.origin, data: event.data });
+});
+window.sendScan = async (url, model) => {
+  const data = await (await fetch(url)).arrayBuffer();
+  frame.contentWindow.postMessage({ type: 'meshseg:segment', id: 7, name: 't1_crop.nii.gz', data, model }, '*', [data]);
+};
+</script></body>`;
+
+// A host page with <meshseg-app>, its module imported from `?element=URL`.
+const HOST_ELEMENT = `<!doctype html><meta charset="utf-8"><title>element host</title>
+<body><meshseg-app model="${MODEL}" provider="wasm"></meshseg-app><script type="module">
+window.events = [];
+document.querySelector('meshseg-app').addEventListener('meshseg-result', (e) => window.events.push({ type: e.type, maskName: e.detail.maskName, stats: e.detail.stats }));
+document.querySelector('meshseg-app').addEventListener('meshseg-error', (e) => window.events.push({ type: e.type, message: e.detail.message }));
+await import(new URLSearchParams(location.search).get('element'));
+</script></body>`;
+
+let site; let second; let third; let browser; let requests; let artifacts;
+
+before(async () => {
+  artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'meshseg-embed-'));
+  const hostDir = path.join(artifacts, 'host');
+  fs.mkdirSync(hostDir);
+  fs.writeFileSync(path.join(hostDir, 'frame.html'), HOST_FRAME);
+  fs.writeFileSync(path.join(hostDir, 'element.html'), HOST_ELEMENT);
+  fs.writeFileSync(path.join(hostDir, 'index.html'), '<!doctype html><title>host</title>');
+  [site, second, third] = await Promise.all([startServer(), startServer(hostDir), startServer(hostDir)]);
+  browser = await launchBrowser();
+  requests = [];
+  browser.context.on('request', (request) => requests.push(request.url()));
+  fs.mkdirSync(config.artifactDir, { recursive: true });
+}, { timeout: timeouts.serverStart * 3 });
+
+after(async () => {
+  await browser?.close();
+  await Promise.all([site, second, third].map((server) => server?.stop()));
+});
+
+async function hostWithFrame(origin, allowed) {
+  const page = await browser.context.newPage();
+  const frameUrl = `${site.origin}/embed.html?origins=${encodeURIComponent(allowed)}&provider=wasm`;
+  await page.goto(`${origin}/frame.html?frame=${encodeURIComponent(frameUrl)}`);
+  return page;
+}
+
+async function maskOfThePage() {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.origin}/?provider=wasm&model=${MODEL}`);
+  expectState(await waitForState(page, ['idle', 'error'], timeouts.runtime), 'idle');
+  await page.getByTestId('example').click();
+  await page.waitForSelector('[data-testid="run"]:not([disabled])', { timeout: timeouts.action });
+  await page.getByTestId('run').click();
+  expectState(await waitForState(page, ['done', 'error'], timeouts.run), 'done');
+  const file = await download(page, 'download-mask', 'page');
+  await page.close();
+  return file;
+}
+
+test('a second-origin host page gets progress and the same mask as the page; a third origin is ignored', { timeout: timeouts.test }, async () => {
+  const host = await hostWithFrame(second.origin, second.origin);
+  await host.waitForFunction(() => window.received.some((m) => m.data.type === 'meshseg:ready'), null, { timeout: timeouts.runtime });
+  const ready = await host.evaluate(() => window.received.find((m) => m.data.type === 'meshseg:ready'));
+  assert.equal(ready.origin, site.origin);
+  assert.match(ready.data.version, /^\d+\.\d+/);
+
+  // The third origin embeds the same frame, which lists only the second origin: it must get nothing.
+  const stranger = await hostWithFrame(third.origin, second.origin);
+  await host.evaluate(([url, model]) => window.sendScan(url, model), [`${site.origin}/example/t1_crop.nii.gz`, MODEL]);
+  await host.waitForFunction(() => window.received.some((m) => ['meshseg:result', 'meshseg:error'].includes(m.data.type)), null, { timeout: timeouts.run });
+  const received = await host.evaluate(() => window.received.map((m) => ({ ...m, data: { ...m.data, mask: m.data.mask ? Array.from(new Uint8Array(m.data.mask)) : undefined } })));
+  const last = received.at(-1).data;
+  assert.equal(last.type, 'meshseg:result', `the frame answered ${JSON.stringify(last)}`);
+  assert.equal(last.id, 7);
+  const progress = received.filter((m) => m.data.type === 'meshseg:progress');
+  assert.ok(progress.length >= 4, `only ${progress.length} progress messages`);
+  assert.ok(progress.every((m) => m.data.id === 7 && typeof m.data.stage === 'string'));
+  assert.ok(received.every((m) => m.origin === site.origin));
+  assert.equal(last.crossOriginIsolated, true, 'the frame is not cross-origin isolated');
+  assert.equal(last.threads, Math.min(os.cpus().length, 8));
+  const total = last.stats.reduce((sum, row) => sum + row.ml, 0);
+  assert.ok(total > 1000 && total < 1800, `labelled ${total} mL`);
+  assert.deepEqual(Object.keys(last.stats[0]).sort(), ['label', 'ml', 'name', 'voxels']);
+
+  const framed = path.join(artifacts, last.maskName);
+  fs.writeFileSync(framed, Buffer.from(last.mask));
+  const geometry = niftiGeometry(framed);
+  assert.deepEqual(geometry.shape, niftiGeometry(EXAMPLE).shape);
+  const compared = labelDifference(framed, await maskOfThePage());
+  assert.equal(compared.affinesClose, true);
+  assert.equal(compared.differing, 0, `the iframe's mask differs from the page's in ${compared.differing} voxels`);
+
+  // The stranger's frame started too, but never spoke to it (not even "ready").
+  await stranger.evaluate(([url, model]) => window.sendScan(url, model), [`${site.origin}/example/t1_crop.nii.gz`, MODEL]);
+  await stranger.waitForTimeout(5000);
+  assert.deepEqual(await stranger.evaluate(() => window.received), []);
+  await Promise.all([host.close(), stranger.close()]);
+});
+
+test('<meshseg-app> on a second-origin host page runs the example and fires meshseg-result', { timeout: timeouts.test }, async () => {
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(`${second.origin}/element.html?element=${encodeURIComponent(`${site.origin}/js/element.js`)}`);
+  expectState(await waitForState(page, ['idle', 'error'], timeouts.runtime), 'idle');
+  assert.equal(await page.getByTestId('model-select').inputValue(), MODEL);
+  await page.getByTestId('example').click();
+  await page.waitForSelector('[data-testid="run"]:not([disabled])', { timeout: timeouts.action });
+  await page.getByTestId('run').click();
+  expectState(await waitForState(page, ['done', 'error'], timeouts.run), 'done');
+  const events = await page.evaluate(() => window.events);
+  assert.equal(events.length, 1, JSON.stringify(events));
+  assert.equal(events[0].type, 'meshseg-result');
+  assert.equal(events[0].maskName, `t1_crop_${MODEL}_labels.nii.gz`);
+  const total = events[0].stats.reduce((sum, row) => sum + row.ml, 0);
+  assert.ok(total > 1000 && total < 1800, `labelled ${total} mL`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('nothing left the three test servers', () => {
+  assert.ok(requests.some((url) => url.startsWith(`${site.origin}/pyodide/`)), 'the frame\'s runtime requests were not recorded');
+  assert.deepEqual(urlsOutside(requests, [site.origin, second.origin, third.origin]), []);
+});
