@@ -4,6 +4,7 @@ warm download cache)."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
 import importlib.util
@@ -178,8 +179,38 @@ def test_server_sends_isolation_headers_and_mime_types(dist, server, path, mime)
     assert response.getheader("Cross-Origin-Opener-Policy") == "same-origin"
     assert response.getheader("Cross-Origin-Embedder-Policy") == "require-corp"
     assert response.getheader("Cross-Origin-Resource-Policy") == "cross-origin"
-    assert response.getheader("Content-Encoding") is None
-    assert body == (dist / path.lstrip("/")).read_bytes()
+    encoding = response.getheader("Content-Encoding")
+    if path.endswith((".gz", ".whl", ".zip", ".onnx")):
+        assert encoding is None  # compressed files go out as they are
+    else:
+        assert encoding in (None, "gzip") and response.getheader("Vary") == "Accept-Encoding"
+    data = gzip.decompress(body) if encoding == "gzip" else body
+    assert data == (dist / path.lstrip("/")).read_bytes()
+
+
+def test_server_sends_precompressed_siblings_only_when_accepted(dist, server):
+    response, body = get(server, "/pyodide/pyodide.asm.wasm")
+    assert response.getheader("Content-Encoding") == "gzip"
+    assert len(body) < 0.5 * (dist / "pyodide/pyodide.asm.wasm").stat().st_size
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+    connection.request("GET", "/pyodide/pyodide.asm.wasm", headers={"Accept-Encoding": "identity"})
+    plain = connection.getresponse()
+    assert plain.getheader("Content-Encoding") is None
+    assert plain.read() == (dist / "pyodide/pyodide.asm.wasm").read_bytes()
+    connection.close()
+    assert not (dist / "example" / "t1_crop.nii.gz.gz").exists()
+
+
+def test_service_worker_lists_every_file_with_its_sha256(dist):
+    text = (dist / "sw.js").read_text(encoding="utf-8")
+    manifest = json.loads(text.split("const BUILD = ", 1)[1].split(";\n", 1)[0])
+    for name in manifest["precache"]:
+        assert manifest["files"][name] == sha256(dist / name)
+    assert "pyodide/pyodide.asm.wasm" in manifest["precache"]
+    assert "ort/ort-wasm-simd-threaded.asyncify.wasm" not in manifest["precache"]  # WebGPU only
+    assert "models/model5_gw_ae/model.onnx" in manifest["precacheModels"]
+    assert not any(name.endswith((".br", ".gz")) and not name.endswith(".nii.gz")
+                   for name in manifest["files"])
 
 
 def test_server_isolation_headers_on_errors_too(server):

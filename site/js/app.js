@@ -1,6 +1,7 @@
 // Page wiring: connects the UI modules to the segmenter client. The page state
 // (chosen scan, running or not) lives in startApp's closure; nothing global.
 
+import { registerServiceWorker } from './pwa/register.js';
 import { SegmenterClient, SegmenterError } from './segmenter-client.js';
 import { createAbout } from './ui/about.js';
 import { createDownloads } from './ui/downloads.js';
@@ -194,4 +195,4 @@ export function startApp(root, client) {
   return init();
 }
 
-startApp(document, new SegmenterClient(WORKER_URL));
+registerServiceWorker(document, startApp(document, new SegmenterClient(WORKER_URL)));
