@@ -66,6 +66,19 @@ ORT_WASM_PATH = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-sim
 # NiiVue's self-contained ES module build (no imports, no chunks).
 NIIVUE_FILE = "dist/index.js"
 
+# Precompressed siblings (<file>.br, <file>.gz) of these types, served by
+# meshseg.serve when the client accepts them. Never of files that are compressed
+# already (.gz, .whl, .zip, .nii.gz): the page must receive those bytes as they are.
+COMPRESSIBLE = (".wasm", ".js", ".mjs", ".json", ".css", ".html", ".svg", ".webmanifest",
+                ".md", ".txt")
+COMPRESS_MIN_BYTES = 1024
+# The service worker (site/sw.js) precaches the app shell, the runtime on the WASM
+# path, the example and these models (the default one, also the atlases' pre-model);
+# other models and files are cached on first use.
+PRECACHE_MODELS = ("model5_gw_ae",)
+SW_FILE = "sw.js"
+SW_PLACEHOLDER = "/*MESHSEG_BUILD*/null"
+
 SPACE_FRONT_MATTER = """\
 ---
 title: MeshSeg
@@ -169,6 +182,9 @@ def build(out, weights, example, pyodide_dist=None, cache=ROOT / ".cache"):
     version = version_info(out, lock, Path(example).name)
     write_json(out / "version.json", version)
     report(f"version.json: meshseg {version['meshseg']}, commit {version['commit']}")
+
+    step(10, "offline and compression", "sw.js precache list, .br/.gz siblings")
+    finalise(out)
     return summarise(out)
 
 
@@ -179,6 +195,120 @@ def write_constants(dest):
 
     dest.write_text(to_javascript(), encoding="utf-8")
     report(f"{dest.name} (generated)")
+
+
+def finalise(out):
+    """Write the service worker's file list, then the precompressed siblings.
+
+    Run again (``build.py --finalise DIR``) after editing a file in a built site:
+    it drops the old siblings, rehashes every file and rewrites sw.js.
+    """
+    out = Path(out)
+    for sibling in compressed_siblings(out):
+        sibling.unlink()
+    manifest = write_service_worker(out)
+    report(f"sw.js: version {manifest['version']}, {len(manifest['precache'])} files "
+           f"precached, {len(manifest['files'])} files and {len(manifest['models'])} models "
+           "listed")
+    written = write_compressed(out)
+    report(f"{len(written)} precompressed siblings ({', '.join(compressors())})")
+
+
+def compressors():
+    """Encodings build.py can write: br when the brotli module is installed, gzip."""
+    try:
+        import brotli  # noqa: F401
+    except ImportError:
+        return ("gzip",)
+    return ("br", "gzip")
+
+
+def compressed_siblings(out):
+    """The .br/.gz siblings written by write_compressed (not .nii.gz and the like)."""
+    found = []
+    for path in Path(out).rglob("*"):
+        original = path.with_suffix("")
+        if path.suffix in (".br", ".gz") and original.suffix in COMPRESSIBLE \
+                and original.is_file():
+            found.append(path)
+    return found
+
+
+def write_compressed(out):
+    """Write <file>.br and <file>.gz beside each compressible file, when smaller by 10%+."""
+    written = []
+    for path in sorted(Path(out).rglob("*")):
+        if not path.is_file() or path.suffix not in COMPRESSIBLE:
+            continue
+        data = path.read_bytes()
+        if len(data) < COMPRESS_MIN_BYTES:
+            continue
+        for encoding in compressors():
+            packed = compress(data, encoding)
+            if len(packed) <= 0.9 * len(data):
+                sibling = path.with_name(path.name + (".br" if encoding == "br" else ".gz"))
+                replace_bytes(sibling, packed)
+                written.append(sibling)
+    return written
+
+
+def compress(data, encoding):
+    """``data`` compressed for Content-Encoding ``encoding`` (reproducibly)."""
+    if encoding == "br":
+        import brotli
+
+        # quality 11 takes minutes on the multi-MB wasm files on 2 cores; 9 there is a few %
+        # larger and about ten times faster
+        return brotli.compress(data, quality=11 if len(data) <= 1_000_000 else 9)
+    return gzip.compress(data, 9, mtime=0)
+
+
+def service_worker_manifest(out):
+    """What sw.js needs: each file's sha256, the precache list and the models.
+
+    Models are listed by their card's sha256 (checked against the file), so the
+    worker caches them by content across versions.
+    """
+    out = Path(out)
+    index = json.loads((out / "models" / "index.json").read_text())
+    models = {f"models/{card['onnx']['file']}": card["onnx"]["sha256"] for card in index["models"]}
+    skip = set(models) | {SW_FILE} | {p.relative_to(out).as_posix()
+                                      for p in compressed_siblings(out)}
+    files = {}
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        name = path.relative_to(out).as_posix()
+        if name not in skip:
+            files[name] = sha256_file(path)
+    for name, sha in models.items():
+        if sha256_file(out / name) != sha:
+            raise BuildError(f"{name}: sha256 differs from its model card; rebuild.")
+    precache = sorted({p.relative_to(out).as_posix() for p in first_visit_files(out)}
+                      | {name for name in files if name.startswith(("example/", "icons/"))}
+                      | {"manifest.webmanifest"})
+    precache_models = [name for name in models if name.split("/")[1] in PRECACHE_MODELS]
+    digest = hashlib.sha256(json.dumps([files, models], sort_keys=True).encode()).hexdigest()
+    return {"version": digest[:16], "files": files, "models": models,
+            "precache": [name for name in precache if name in files],
+            "precacheModels": precache_models}
+
+
+def write_service_worker(out):
+    """Put this build's manifest into sw.js (copied from site/ in step 1)."""
+    target = Path(out) / SW_FILE
+    source = target.read_text(encoding="utf-8")
+    if SW_PLACEHOLDER not in source:
+        source = (ROOT / "site" / SW_FILE).read_text(encoding="utf-8")
+    manifest = service_worker_manifest(out)
+    text = source.replace(SW_PLACEHOLDER, json.dumps(manifest, separators=(",", ":")), 1)
+    replace_bytes(target, text.encode("utf-8"))
+    return manifest
+
+
+def replace_bytes(path, data):
+    """Write a file as a new inode (safe when the old one is hard-linked elsewhere)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def check_inputs(weights, example):
@@ -353,18 +483,36 @@ def version_info(out, lock, example_name):
 
 
 def summarise(out):
-    """Print and return the size of ``out`` and what a first visit downloads."""
+    """Print and return the size of ``out`` and what a first visit transfers.
+
+    First-visit bytes are counted as meshseg.serve sends them: the .br (or .gz)
+    sibling where there is one and the client accepts it, else the file.
+    """
     total = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
     first = first_visit_files(out)
     raw = sum(path.stat().st_size for path in first)
-    packed = sum(len(gzip.compress(path.read_bytes(), 6, mtime=0)) for path in first)
+    served = {encoding: sum(served_size(path, encoding) for path in first)
+              for encoding in ("br", "gzip")}
     print(f"\ndist: {out} — {megabytes(total)} in all")
-    print(f"first visit (page + runtime until the worker is ready, WASM path): "
-          f"{megabytes(raw)}, about {megabytes(packed)} if the host compresses")
-    print("models are fetched on first use of each model; the browser caches them.")
+    print(f"first visit (page + runtime until the worker is ready, WASM path), as served: "
+          f"{megabytes(served['br'])} (client accepts br), {megabytes(served['gzip'])} "
+          f"(gzip only), {megabytes(raw)} (no compression)")
+    print("the service worker then precaches the example and the default model; other "
+          "models are fetched and cached on first use.")
     print(f"serve it: python -m meshseg.serve {out} --port 8000 (PYTHONPATH=py) "
           "or python build.py --serve")
-    return {"total_bytes": total, "first_visit_bytes": raw, "first_visit_gzip_bytes": packed}
+    return {"total_bytes": total, "first_visit_bytes": raw,
+            "first_visit_served_bytes": served["gzip"], "first_visit_br_bytes": served["br"]}
+
+
+def served_size(path, encoding):
+    """Bytes meshseg.serve sends for ``path`` to a client accepting ``encoding``."""
+    sizes = [path.stat().st_size]
+    for accepted in ("br", "gzip") if encoding == "br" else ("gzip",):
+        sibling = path.with_name(path.name + (".br" if accepted == "br" else ".gz"))
+        if path.suffix in COMPRESSIBLE and sibling.is_file():
+            sizes.append(sibling.stat().st_size)
+    return min(sizes)
 
 
 def first_visit_files(out):
@@ -376,7 +524,8 @@ def first_visit_files(out):
     files += [out / "pyodide" / name for name in pyodide]
     files += [out / "ort" / name for name in ORT_WASM_PATH]
     files += list((out / "wheels").iterdir()) + [out / "models" / "index.json"]
-    return files
+    siblings = set(compressed_siblings(out))
+    return [path for path in files if path not in siblings]
 
 
 def copy_tree(source, dest):
@@ -466,7 +615,7 @@ def megabytes(size):
 
 def step(number, title, detail):
     """Print a step header."""
-    print(f"[{number}/9] {title}" + (f": {detail}" if detail else ""), flush=True)
+    print(f"[{number}/10] {title}" + (f": {detail}" if detail else ""), flush=True)
 
 
 def report(message):
@@ -496,8 +645,14 @@ def main(argv=None):
     parser.add_argument("--pyodide-dist", type=Path,
                         help=f"official Pyodide {PYODIDE_VERSION} release folder")
     parser.add_argument("--serve", action="store_true", help="serve dist/ after building")
+    parser.add_argument("--finalise", type=Path, metavar="DIR",
+                        help="only rehash a built site after editing it: sw.js and the "
+                             ".br/.gz siblings")
     parser.add_argument("--port", type=int, default=8000, help="port for --serve")
     args = parser.parse_args(argv)
+    if args.finalise:
+        finalise(args.finalise)
+        return 0
     try:
         weights = args.weights or default_weights()
         build(args.out, weights, args.example, args.pyodide_dist)

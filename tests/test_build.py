@@ -4,6 +4,7 @@ warm download cache)."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
 import importlib.util
@@ -107,14 +108,17 @@ def test_a_release_folder_with_the_official_files_is_accepted(tmp_path, dist, lo
 
 
 def test_dist_has_the_page_runtime_and_models(dist):
-    expected = ["index.html", "js/segmenter-client.js", "js/worker/worker.js",
+    expected = ["index.html", "meshseg.js", "embed.html", "embed-demo.html", "js/constants.js",
+                "js/api/segmenter.js", "js/api/worker-client.js", "js/element.js",
+                "js/worker/worker.js",
                 "js/worker/protocol.js", "js/worker/python-runtime.js",
                 "js/worker/inference.js", "js/worker/backend.js", "niivue/index.js",
                 "example/t1_crop.nii.gz", "README.md", "version.json", "models/index.json"]
     expected += [f"ort/{name}" for name in build_py.ORT_FILES]
     missing = [name for name in expected if not (dist / name).is_file()]
     assert missing == []
-    assert sorted(p.name for p in (dist / "ort").iterdir()) == sorted(build_py.ORT_FILES)
+    served = [p.name for p in (dist / "ort").iterdir() if p.suffix not in (".br", ".gz")]
+    assert sorted(served) == sorted(build_py.ORT_FILES)
 
 
 def test_wheel_manifest_lists_the_wheels_in_dist(dist):
@@ -122,7 +126,7 @@ def test_wheel_manifest_lists_the_wheels_in_dist(dist):
     on_disk = sorted(p.name for p in (dist / "wheels").glob("*.whl"))
     assert sorted(manifest) == on_disk
     assert {name.split("-")[0] for name in manifest} == {"nibabel", "typing_extensions",
-                                                          "meshseg"}
+                                                          "pynrrd", "meshseg"}
     assert "nibabel-5.4.2-py3-none-any.whl" in manifest
 
 
@@ -178,8 +182,38 @@ def test_server_sends_isolation_headers_and_mime_types(dist, server, path, mime)
     assert response.getheader("Cross-Origin-Opener-Policy") == "same-origin"
     assert response.getheader("Cross-Origin-Embedder-Policy") == "require-corp"
     assert response.getheader("Cross-Origin-Resource-Policy") == "cross-origin"
-    assert response.getheader("Content-Encoding") is None
-    assert body == (dist / path.lstrip("/")).read_bytes()
+    encoding = response.getheader("Content-Encoding")
+    if path.endswith((".gz", ".whl", ".zip", ".onnx")):
+        assert encoding is None  # compressed files go out as they are
+    else:
+        assert encoding in (None, "gzip") and response.getheader("Vary") == "Accept-Encoding"
+    data = gzip.decompress(body) if encoding == "gzip" else body
+    assert data == (dist / path.lstrip("/")).read_bytes()
+
+
+def test_server_sends_precompressed_siblings_only_when_accepted(dist, server):
+    response, body = get(server, "/pyodide/pyodide.asm.wasm")
+    assert response.getheader("Content-Encoding") == "gzip"
+    assert len(body) < 0.5 * (dist / "pyodide/pyodide.asm.wasm").stat().st_size
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+    connection.request("GET", "/pyodide/pyodide.asm.wasm", headers={"Accept-Encoding": "identity"})
+    plain = connection.getresponse()
+    assert plain.getheader("Content-Encoding") is None
+    assert plain.read() == (dist / "pyodide/pyodide.asm.wasm").read_bytes()
+    connection.close()
+    assert not (dist / "example" / "t1_crop.nii.gz.gz").exists()
+
+
+def test_service_worker_lists_every_file_with_its_sha256(dist):
+    text = (dist / "sw.js").read_text(encoding="utf-8")
+    manifest = json.loads(text.split("const BUILD = ", 1)[1].split(";\n", 1)[0])
+    for name in manifest["precache"]:
+        assert manifest["files"][name] == sha256(dist / name)
+    assert "pyodide/pyodide.asm.wasm" in manifest["precache"]
+    assert "ort/ort-wasm-simd-threaded.asyncify.wasm" not in manifest["precache"]  # WebGPU only
+    assert "models/model5_gw_ae/model.onnx" in manifest["precacheModels"]
+    assert not any(name.endswith((".br", ".gz")) and not name.endswith(".nii.gz")
+                   for name in manifest["files"])
 
 
 def test_server_isolation_headers_on_errors_too(server):

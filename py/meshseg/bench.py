@@ -12,6 +12,9 @@ compares native onnxruntime with the page in headless Chromium (onnxruntime-web,
 WASM) on t1_crop, interleaving the runtimes within each repeat (native at each
 thread count, then the browser at each); see bench/README.md.
 
+``python -m meshseg.bench --crop-vs-full MODEL`` runs the job with its crop and on the
+whole volume, and prints the mean label Dice between the two and their FLOPs ratio.
+
 ``python -m meshseg.bench --reference MODEL`` counts the voxels where native
 onnxruntime's labels differ from the float64 numpy reference on the very tensor
 the pipeline feeds the model.
@@ -350,6 +353,76 @@ def reference_check(scan: Path, model: str, models_dir: str | None, weights_dir:
             "differing_voxels": int(np.count_nonzero(labels != native))}
 
 
+# --- crop versus whole volume ------------------------------------------------------
+
+
+def label_dice(a: np.ndarray, b: np.ndarray) -> dict[int, float]:
+    """Dice per non-zero label present in `a` or `b`."""
+    a, b = np.asarray(a).ravel(), np.asarray(b).ravel()
+    n = int(max(a.max(), b.max())) + 1
+    both = np.bincount(a[a == b], minlength=n)
+    count_a, count_b = np.bincount(a, minlength=n), np.bincount(b, minlength=n)
+    return {label: 2.0 * both[label] / (count_a[label] + count_b[label])
+            for label in range(1, n) if count_a[label] + count_b[label] > 0}
+
+
+def crop_vs_full(data: bytes, name: str, cards: dict, model: str, infer) -> dict:
+    """The job with its crop against the same job on the whole volume (``crop: False``).
+
+    Labels are compared on the model grid (``space: conformed``), after the usual
+    post-processing. Returns the mean label Dice, the worst label's Dice, the
+    differing voxels and the GFLOP of each job (pre-model included) and their ratio.
+    """
+    from meshseg.pipeline import Job, run_job
+
+    runs = {}
+    for key, crop in (("crop", True), ("full", False)):
+        started = time.perf_counter()
+        result = run_job(Job(data, name, cards, model, {"crop": crop, "space": "conformed"}),
+                         infer)
+        runs[key] = (result, time.perf_counter() - started)
+    (cropped, crop_s), (full, full_s) = runs["crop"], runs["full"]
+    dice = label_dice(cropped.labels, full.labels)
+    gflop = {key: total_gflop(result.work) for key, (result, _) in runs.items()}
+    return {
+        "model": model, "mean_dice": float(np.mean(list(dice.values()))),
+        "min_dice": float(min(dice.values())), "labels": len(dice),
+        "differing_voxels": int(np.count_nonzero(cropped.labels != full.labels)),
+        "crop_shapes": [w["shape"] for w in cropped.work],
+        "gflop_crop": round(gflop["crop"], 1), "gflop_full": round(gflop["full"], 1),
+        "flops_ratio": round(gflop["crop"] / gflop["full"], 3),
+        "crop_s": round(crop_s, 1), "full_s": round(full_s, 1),
+    }
+
+
+def crop_vs_full_main(scan: Path, models: list[str], models_dir: str | None,
+                      threads: int | None) -> list[dict]:
+    """:func:`crop_vs_full` for each model with native onnxruntime."""
+    from meshseg.cli import _cards
+    from meshseg.inference import OnnxRunner
+    from meshseg.weights import default_models_dir
+
+    args = argparse.Namespace(models=models_dir or str(default_models_dir()), weights=None)
+    cards = _cards(args)
+    runner = OnnxRunner(args.models, cards, threads=threads)
+    rows = []
+    for model in models:
+        rows.append(crop_vs_full(scan.read_bytes(), scan.name, cards, model, runner))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    return rows
+
+
+def crop_table(rows: list[dict]) -> str:
+    """Mean/min label Dice crop vs whole volume and the FLOPs ratio, one row per model."""
+    lines = [f"{'model':<20} {'mean Dice':>9} {'min Dice':>9} {'diff vox':>9} "
+             f"{'GFLOP crop':>10} {'GFLOP full':>10} {'ratio':>6}"]
+    for r in rows:
+        lines.append(f"{r['model']:<20} {r['mean_dice']:>9.4f} {r['min_dice']:>9.4f} "
+                     f"{r['differing_voxels']:>9} {r['gflop_crop']:>10.1f} "
+                     f"{r['gflop_full']:>10.1f} {r['flops_ratio']:>6.3f}")
+    return "\n".join(lines)
+
+
 def _all_models(models_dir: str | None) -> list[str]:
     from meshseg.models.index import read_index
     from meshseg.weights import default_models_dir
@@ -376,6 +449,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="compare native onnxruntime with the page in Chromium (WASM)")
     parser.add_argument("--reference", metavar="MODEL",
                         help="count voxels where native labels differ from the float64 reference")
+    parser.add_argument("--crop-vs-full", metavar="MODEL", action="append",
+                        help="mean label Dice and FLOPs of the crop against a whole-volume "
+                             "run (repeatable)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--save-mask", help=argparse.SUPPRESS)
     parser.add_argument("--renderer-peaks", help=argparse.SUPPRESS)
@@ -424,6 +500,10 @@ def main(argv=None) -> int:
         threads = args.threads[0] if args.threads else None
         found = reference_check(scan, args.reference, args.models, args.weights, threads)
         return _finish(json.dumps(found, indent=2), found, args.json)
+    if args.crop_vs_full:
+        threads = args.threads[0] if args.threads else None
+        rows = crop_vs_full_main(scan, args.crop_vs_full, args.models, threads)
+        return _finish(crop_table(rows), rows, args.json)
     if args.browser:
         models_dir = args.models or str(REPO / "dist" / "models")  # the files the page runs
         models = args.model or _all_models(models_dir)

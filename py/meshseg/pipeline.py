@@ -159,14 +159,16 @@ def _run(session: ScanSession, card: ModelCard, cards: dict, options: SegmentOpt
     normalised = _normalised(conformed.volume, card.normalisation, session.name)
     if options.crop and card.crop and box is None:
         box = _intensity_box(normalised, card)
-    tensor = _tensor(normalised if box is None else crop(normalised, box))
+    region = None if box is None else crop_region(box, card.crop_context, normalised.shape)
+    tensor = _tensor(normalised if region is None else crop(normalised, region.outer))
     del normalised
 
     yield Progress("inference", f"Running {card.title} on {_shape_text(tensor.shape[2:])} voxels")
     labels = yield from _infer(card, tensor, (steps, steps), "inference", work, options.tile_mb)
     del tensor
-    if box is not None:
-        labels = paste(labels, box, conformed.grid.shape)
+    if region is not None:
+        labels = paste(np.ascontiguousarray(labels[region.core_in_outer]), region.core,
+                       conformed.grid.shape)
 
     yield Progress("postprocess", "Cleaning up labels")
     labels = _postprocess(labels, options)
@@ -209,6 +211,23 @@ def _plan(card: ModelCard, shape, tile_mb) -> list[Tile]:
         return plan_tiles(shape, card.receptive_radius, max_voxels)
     except ValueError as err:
         raise ModelError(f"model {card.id}: {err}; raise the tile_mb option.") from err
+
+
+def crop_region(box, context: int, shape) -> Tile:
+    """The network's input region for crop box `box`: the box grown by `context`
+    voxels on every side, clipped to the grid (``outer``); only the box (``core``)
+    keeps its labels.
+
+    Intensities are normalised over the whole conformed volume before the crop, so
+    with ``context`` >= the receptive radius every label in the box equals the
+    whole-volume run's (the grid's own edge is zero-padded alike in both runs).
+
+    Examples
+    --------
+    >>> crop_region((slice(10, 20),), 4, (22,)).outer
+    (slice(6, 22, None),)
+    """
+    return Tile(outer=pad_box(box, context, shape), core=tuple(box))
 
 
 def _pre_model_box(volume, pre: ModelCard, name: str, work: list, tile_mb):

@@ -5,7 +5,10 @@ browsers only grant to cross-origin isolated pages: every response carries
 COOP ``same-origin``, COEP ``require-corp`` and CORP ``cross-origin``, the same
 headers the Hugging Face Space sets. Compressed files (``.nii.gz``, ``.whl``) go
 out as they are, with no ``Content-Encoding``, so the page receives the bytes of
-the file.
+the file. Text and WebAssembly files with a precompressed sibling written by
+build.py (``<file>.br``, ``<file>.gz``) go out as that sibling with
+``Content-Encoding`` when the request's ``Accept-Encoding`` allows it, and with
+``Vary: Accept-Encoding`` either way.
 
 Usage::
 
@@ -15,7 +18,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import email.utils
 import functools
+import json
+import os
 import sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,21 +55,101 @@ MIME_TYPES = {
 }
 
 
+# Types build.py precompresses (its COMPRESSIBLE); never .gz, .whl, .zip themselves.
+COMPRESSIBLE = (".wasm", ".js", ".mjs", ".json", ".css", ".html", ".svg", ".webmanifest",
+                ".md", ".txt")
+# Content-Encoding -> sibling suffix, in order of preference.
+ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+
+
+def accepted_encodings(header: str | None) -> set[str]:
+    """Codings an ``Accept-Encoding`` header allows (q > 0)."""
+    allowed = set()
+    for part in (header or "").split(","):
+        name, _, params = part.strip().partition(";")
+        quality = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
+        try:
+            if float(quality) > 0:
+                allowed.add(name.strip().lower())
+        except ValueError:
+            continue
+    return allowed
+
+
 class IsolatedHandler(SimpleHTTPRequestHandler):
     """Static files with the isolation headers and explicit MIME types."""
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
     protocol_version = "HTTP/1.1"
 
-    def __init__(self, *args, quiet: bool = False, **kwargs) -> None:
+    def __init__(self, *args, quiet: bool = False, log_json=None, **kwargs) -> None:
         self.quiet = quiet
+        self.log_json = log_json
+        self._sent: dict = {}
         super().__init__(*args, **kwargs)
 
+    def send_response(self, code, message=None) -> None:
+        self._sent = {"status": code}
+        super().send_response(code, message)
+
+    def send_header(self, keyword, value) -> None:
+        if keyword.lower() in ("content-length", "content-encoding"):
+            self._sent[keyword.lower()] = value
+        super().send_header(keyword, value)
+
+    def send_head(self):
+        """The file, or its precompressed sibling when the client accepts it."""
+        path = self.translate_path(self.path)
+        if not path.endswith(COMPRESSIBLE) or not os.path.isfile(path):
+            return super().send_head()
+        self._vary = True
+        accepted = accepted_encodings(self.headers.get("Accept-Encoding"))
+        for encoding, suffix in ENCODINGS:
+            if encoding in accepted and os.path.isfile(path + suffix):
+                return self._send_encoded(path, path + suffix, encoding)
+        return super().send_head()
+
+    def _send_encoded(self, path: str, sibling: str, encoding: str):
+        handle = open(sibling, "rb")  # noqa: SIM115 - copyfile() reads it, then it is closed
+        stat = os.fstat(handle.fileno())
+        since = self.headers.get("If-Modified-Since")
+        if since and not self.headers.get("If-None-Match"):
+            try:
+                if int(stat.st_mtime) <= email.utils.parsedate_to_datetime(since).timestamp():
+                    handle.close()
+                    self.send_response(304)
+                    self.end_headers()
+                    return None
+            except (TypeError, ValueError, OverflowError, IndexError):
+                pass
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Encoding", encoding)
+        self.send_header("Content-Length", str(stat.st_size))
+        self.send_header("Last-Modified", self.date_time_string(stat.st_mtime))
+        self.end_headers()
+        return handle
+
     def end_headers(self) -> None:
+        if getattr(self, "_vary", False):
+            self.send_header("Vary", "Accept-Encoding")
+            self._vary = False
         for name, value in ISOLATION_HEADERS.items():
             self.send_header(name, value)
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
+        if self.log_json is not None:
+            self._log_transfer()
+
+    def _log_transfer(self) -> None:
+        """One JSON line per response: path, status, body bytes sent, encoding."""
+        sent = self._sent
+        body = 0 if self.command == "HEAD" or sent.get("status") in (204, 304) \
+            else int(sent.get("content-length", 0))
+        line = json.dumps({"path": self.path, "status": sent.get("status"), "bytes": body,
+                           "encoding": sent.get("content-encoding")})
+        with open(self.log_json, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
 
     def log_message(self, format: str, *args) -> None:
         if not self.quiet:
@@ -71,7 +157,7 @@ class IsolatedHandler(SimpleHTTPRequestHandler):
 
 
 def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 8000,
-                quiet: bool = False) -> ThreadingHTTPServer:
+                quiet: bool = False, log_json: str | None = None) -> ThreadingHTTPServer:
     """A threaded HTTP server for ``root``, bound but not yet serving.
 
     Parameters
@@ -84,6 +170,9 @@ def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 8000,
         Port; 0 picks a free one (read it from ``server.server_address[1]``).
     quiet : bool
         Do not log each request.
+    log_json : str, optional
+        Append one JSON line per response (path, status, body bytes, encoding)
+        to this file: what a visit transferred, as this server sent it.
 
     Returns
     -------
@@ -94,16 +183,17 @@ def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 8000,
     if not (root / "index.html").is_file():
         raise FileNotFoundError(f"{root} has no index.html: build the site first "
                                 "(python build.py --out dist).")
-    handler = functools.partial(IsolatedHandler, directory=str(root), quiet=quiet)
+    handler = functools.partial(IsolatedHandler, directory=str(root), quiet=quiet,
+                                log_json=log_json)
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
 
 
 def serve(root: str | Path, host: str = "127.0.0.1", port: int = 8000,
-          quiet: bool = False) -> None:
+          quiet: bool = False, log_json: str | None = None) -> None:
     """Serve ``root`` until interrupted, printing the URL (with the actual port)."""
-    server = make_server(root, host, port, quiet)
+    server = make_server(root, host, port, quiet, log_json)
     bound_host, bound_port = server.server_address[:2]
     print(f"Serving {Path(root).resolve()} at http://{bound_host}:{bound_port}/ "
           "(Ctrl+C stops)", flush=True)
@@ -122,9 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="interface (loopback)")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
+    parser.add_argument("--log-json", metavar="FILE",
+                        help="append one JSON line per response (path, status, bytes, encoding)")
     args = parser.parse_args(argv)
     try:
-        serve(args.root, args.host, args.port, args.quiet)
+        serve(args.root, args.host, args.port, args.quiet, args.log_json)
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -53,7 +53,7 @@ before(async () => {
   fs.writeFileSync(path.join(hostDir, 'frame.html'), HOST_FRAME);
   fs.writeFileSync(path.join(hostDir, 'element.html'), HOST_ELEMENT);
   fs.writeFileSync(path.join(hostDir, 'index.html'), '<!doctype html><title>host</title>');
-  [site, second, third] = await Promise.all([startServer(), startServer(hostDir), startServer(hostDir)]);
+  [site, second, third] = await Promise.all([startServer(), startServer({ dist: hostDir }), startServer({ dist: hostDir })]);
   browser = await launchBrowser();
   requests = [];
   browser.context.on('request', (request) => requests.push(request.url()));

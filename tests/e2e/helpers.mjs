@@ -10,15 +10,18 @@ import config from '../../playwright.config.js';
 
 /**
  * Start `python -m meshseg.serve <dist> --port <port>` and wait until it listens.
+ * @param {{dist?: string, port?: number, logJson?: string}} [options] another site folder,
+ *   a fixed port (same origin across restarts), a file for one JSON line per response
  * @returns {Promise<{origin: string, stop: () => Promise<void>, log: () => string}>}
  */
-export async function startServer(root = config.dist, port = 0) {
-  if (root === config.dist && !fs.existsSync(path.join(config.dist, 'index.html'))) {
-    throw new Error(`${config.dist}/index.html not found: run \`python3 build.py\` before the e2e tests.`);
+export async function startServer({ dist = config.dist, port = config.port, logJson = null } = {}) {
+  if (!fs.existsSync(path.join(dist, 'index.html'))) {
+    throw new Error(`${dist}/index.html not found: run \`python3 build.py\` before the e2e tests.`);
   }
   const env = { ...process.env, PYTHONPATH: [path.join(config.root, 'py'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
-  const child = spawn('python3', ['-m', 'meshseg.serve', root, '--port', String(port || config.port), '--host', config.host, '--quiet'],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['-m', 'meshseg.serve', dist, '--port', String(port), '--host', config.host, '--quiet'];
+  if (logJson) args.push('--log-json', logJson);
+  const child = spawn('python3', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const origin = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the test server did not start in ${config.timeouts.serverStart} ms:\n${output}`)),

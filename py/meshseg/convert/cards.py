@@ -82,6 +82,7 @@ def _source(upstream: dict, folder: Path, weights_root: Path, files: dict, extra
 
 def _card(model_id, facts, upstream, classes, layers, parameters, onnx_info, **fields):
     """A card from catalog facts, upstream facts and the parsed network."""
+    network = _network_facts(layers)
     return ModelCard(
         id=model_id, title=facts["title"], task=facts["task"],
         description=facts["description"], classes=classes,
@@ -89,7 +90,20 @@ def _card(model_id, facts, upstream, classes, layers, parameters, onnx_info, **f
         pre_model=facts["pre_model"], crop_padding=facts["crop_padding"],
         crop_threshold=facts["crop_threshold"], parameters=parameters,
         licence=upstream["licence"], onnx=onnx_info, expects=facts["expects"],
-        notes=facts["notes"], **fields, **_network_facts(layers))
+        notes=facts["notes"], **fields, **network,
+        crop_context=crop_context(fields["crop"], network["receptive_radius"]))
+
+
+def crop_context(crop: bool, receptive_radius: int | None) -> int:
+    """Margin around the crop box that makes cropped labels equal whole-volume ones.
+
+    A convolution-only network's label at a voxel depends on the input within
+    ``receptive_radius`` voxels; with that much real input around the box, the
+    zero padding at the crop's edge reaches no voxel inside the box. A network
+    that normalises over its input (radius None) depends on every voxel: no margin
+    is exact, so none is added (upstream's crop).
+    """
+    return int(receptive_radius) if crop and receptive_radius is not None else 0
 
 
 def build_card(weights_dir: str | Path, network, onnx_info: dict) -> ModelCard:

@@ -72,6 +72,14 @@ class ModelCard:
         Whether inference runs on the bounding box of a mask (pre-model output,
         intensity threshold, or non-zero input) plus ``crop_padding``, as upstream
         brainchop does; False for models trained on the whole grid (stroke).
+    crop_context : int
+        Input voxels added around the crop box (clipped to the grid) for the
+        network to see; their labels are discarded and only the box is pasted
+        back. Set to ``receptive_radius`` for convolution-only networks, so every
+        label inside the box equals a whole-volume run (intensities are normalised
+        over the whole conformed volume before the crop); 0 when the network
+        normalises over its input (``receptive_radius`` None), where no margin
+        makes the crop exact and upstream's box is kept.
     """
 
     id: str
@@ -98,6 +106,7 @@ class ModelCard:
     metrics: dict = field(default_factory=dict)
     notes: str = ""
     crop: bool = True
+    crop_context: int = 0
 
     def __post_init__(self) -> None:
         if self.normalisation not in NORMALISATIONS:

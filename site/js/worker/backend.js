@@ -8,7 +8,9 @@ const MAX_THREADS = 8;
 const MAX_REQUESTED_THREADS = 64;
 
 export const PROVIDERS = Object.freeze(["auto", "wasm", "webgpu"]);
-export const OPTIMISATION_LEVELS = Object.freeze(["disabled", "basic", "extended", "all"]);
+// onnxruntime-web 1.30 maps these strings to ORT levels 0, 1, 2, 3 (layout) and 99
+// (getGraphOptimzationLevel in onnxruntime-web/dist/ort.wasm.min.mjs).
+export const OPTIMISATION_LEVELS = Object.freeze(["disabled", "basic", "extended", "layout", "all"]);
 
 /**
  * Check runner options and fill in the defaults. Values may be strings (as read
@@ -17,7 +19,7 @@ export const OPTIMISATION_LEVELS = Object.freeze(["disabled", "basic", "extended
  * @param {{provider?: string, threads?: number|string|null,
  *   optimisation?: string}|null} [options]
  * @returns {{provider: "auto"|"wasm"|"webgpu", threads: number|null,
- *   optimisation: "disabled"|"basic"|"extended"|"all"}} `threads: null` = the default
+ *   optimisation: "disabled"|"basic"|"extended"|"layout"|"all"}} `threads: null` = the default
  */
 export function checkRunnerOptions(options) {
   const given = options ?? {};
