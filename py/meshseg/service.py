@@ -12,6 +12,7 @@ page are camelCase (the wire format, typed in ``site/js/types.js``).
 
 from __future__ import annotations
 
+import nibabel as nib
 import numpy as np
 
 from meshseg.compare import compare_labels, comparison_csv, difference_map
@@ -26,6 +27,8 @@ from meshseg.session import ScanSession
 from meshseg.stats import label_stats, stats_csv, stats_json
 
 CALLS = ("open", "viewer_image", "measure", "save", "reference", "compare", "close", "status")
+#: Largest volume handed to a viewer; larger scans are shown at a stride (same world space).
+VIEWER_MAX_VOXELS = 256**3
 
 
 class Service:
@@ -71,13 +74,8 @@ class Service:
         return {"scan": scan_id, "info": session.info(), "bytesHeld": session.nbytes}
 
     def viewer_image(self, scan: str) -> bytes:
-        """The validated scan as uncompressed NIfTI-1 (float64 stored as float32) for a viewer."""
-        image = self._session(scan).scan.image
-        if image.get_data_dtype() == np.float64:
-            image = image.__class__(np.asanyarray(image.dataobj).astype(np.float32),
-                                    image.affine, image.header)
-            image.header.set_data_dtype(np.float32)
-        return to_nifti_bytes(image, gzip=False)
+        """The validated scan as uncompressed NIfTI-1 for a viewer (see :func:`viewer_copy`)."""
+        return to_nifti_bytes(viewer_copy(self._session(scan).scan.image), gzip=False)
 
     def measure(self, scan: str, labels, model: str) -> dict:
         """Volumes of label voxels on the scan's grid, with `model`'s names."""
@@ -138,6 +136,34 @@ class Service:
             known = ", ".join(sorted(self.cards))
             raise ModelError(f"unknown model {model!r}; available: {known}.")
         return self.cards[model]
+
+
+def viewer_copy(image, max_voxels: int = VIEWER_MAX_VOXELS):
+    """What a viewer needs of a scan: at most `max_voxels` (every n-th voxel along each
+    axis, the affine scaled so the world space is the same) and float64 as float32, so
+    that drawing a large scan never holds up the page.
+
+    Examples
+    --------
+    >>> import nibabel as nib
+    >>> big = nib.Nifti1Image(np.zeros((512, 512, 300), np.float64), np.eye(4))
+    >>> small = viewer_copy(big)
+    >>> small.shape, str(small.get_data_dtype()), float(small.affine[0, 0])
+    ((256, 256, 150), 'float32', 2.0)
+    """
+    data = np.asanyarray(image.dataobj)
+    step = 1
+    while data.size / step**3 > max_voxels:
+        step += 1
+    if step == 1 and data.dtype != np.float64:
+        return image
+    data = data[::step, ::step, ::step]
+    if data.dtype == np.float64:
+        data = data.astype(np.float32)
+    header = image.header.copy()
+    header.set_data_dtype(data.dtype)
+    affine = image.affine @ np.diag([step, step, step, 1.0])
+    return nib.Nifti1Image(np.ascontiguousarray(data), affine, header)
 
 
 def result_payload(result) -> dict:

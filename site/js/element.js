@@ -5,7 +5,8 @@
 //
 // Attributes (read when the element is connected): `model` (the model chosen at start),
 // `provider`, `threads`, `optimisation` (runner options), `base` (the MeshSeg site folder;
-// default: where this module is served). Events (bubbling, composed):
+// default: where this module is served), `debug` (tests only: enables segmenter.debugCrash).
+// Events (bubbling, composed):
 // `meshseg-result` (detail: {model, maskName, mask, stats, warnings, …}) and
 // `meshseg-error` (detail: {kind, file, message}). One <meshseg-app> per page.
 
@@ -27,7 +28,7 @@ export class MeshSegApp extends HTMLElement {
     const assets = siteAssets(this.getAttribute('base') ?? undefined);
     let segmenter;
     try {
-      segmenter = new Segmenter({ baseUrl: assets.base, ...this.#runnerOptions() });
+      segmenter = new Segmenter({ baseUrl: assets.base, debug: this.hasAttribute('debug'), ...this.#runnerOptions() });
     } catch (error) {
       this.#showStartError(error);
       return;

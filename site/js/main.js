@@ -6,7 +6,7 @@
 import './element.js';
 import { registerServiceWorker } from './pwa/register.js';
 
-const ATTRIBUTES = ['provider', 'threads', 'optimisation', 'model'];
+const ATTRIBUTES = ['provider', 'threads', 'optimisation', 'model', 'debug'];
 
 const query = new URLSearchParams(location.search);
 const app = document.createElement('meshseg-app');

@@ -19,6 +19,7 @@
  * @property {(p: Progress) => void} [onProgress] start-up progress
  * @property {() => Worker} [createWorker] start the worker yourself (tests)
  * @property {number} [graceMs] how long a cancelled run may take before the worker is restarted
+ * @property {boolean} [debug] enable the crash test hook (debugCrash); for tests only
  */
 
 /**

@@ -37,9 +37,11 @@ export class Segmenter {
   #assets;
   #runner;
   #started = null; // {generation, promise}
+  #debug;
 
   /** @param {import('../types.js').SegmenterSettings} [settings] */
-  constructor({ baseUrl, provider, threads, optimisation, createWorker, graceMs } = {}) {
+  constructor({ baseUrl, provider, threads, optimisation, createWorker, graceMs, debug = false } = {}) {
+    this.#debug = debug === true;
     this.#runner = checkRunnerOptions(definedOnly({ provider, threads, optimisation }));
     this.#assets = siteAssets(baseUrl);
     const start = createWorker ?? (() => startModuleWorker(this.#assets.worker));
@@ -64,7 +66,7 @@ export class Segmenter {
       && this.#client.alive;
     if (!live) {
       const promise = this.#client.request(RequestType.INIT,
-        { options: this.#runner, assets: { base: this.#assets.base } }, { onProgress })
+        { options: this.#runner, assets: { base: this.#assets.base }, debug: this.#debug }, { onProgress })
         .then(({ info, models }) => {
           this.info = info;
           this.models = models;
@@ -144,6 +146,13 @@ export class Segmenter {
   async status() {
     await this.ready();
     return this.#client.request(RequestType.STATUS, {});
+  }
+
+  /** Test hook (a segmenter created with `debug: true`): make the worker crash ("throw": an
+   * uncaught error; "trap": a WASM memory fault inside Python). */
+  async debugCrash(action) {
+    await this.ready();
+    return this.#client.request(RequestType.DEBUG, { action });
   }
 
   /** Stop the worker at once (pending calls reject as cancelled); the next call restarts it. */

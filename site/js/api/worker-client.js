@@ -115,6 +115,10 @@ export class WorkerClient {
       call.onProgress?.({ stage: message.stage, message: message.message, fraction: message.fraction ?? null });
       return;
     }
+    if (message.type === ReplyType.ERROR && message.error?.kind === 'crashed') {
+      this.#crashed(worker, message.error.message); // the worker ends itself; so do its calls
+      return;
+    }
     this.#settle(message.id, call);
     if (message.type === ReplyType.ERROR) call.reject(new SegmenterError(message.error));
     else call.resolve(message.value);

@@ -10,6 +10,7 @@ export { PROTOCOL_VERSION };
 export const RequestType = Object.freeze({
   INIT: 'init', OPEN: 'open', SEGMENT: 'segment', MEASURE: 'measure', SAVE: 'save',
   REFERENCE: 'reference', COMPARE: 'compare', CLOSE: 'close', STATUS: 'status', CANCEL: 'cancel',
+  DEBUG: 'debug',
 });
 
 export const ReplyType = Object.freeze({ PROGRESS: 'progress', RESULT: 'result', ERROR: 'error' });
@@ -22,7 +23,8 @@ const isObjectOrNull = (value) => value === null || value === undefined
 
 // Fields each request must have: name -> [check, what is expected].
 const FIELDS = {
-  init: { options: [isObjectOrNull, 'runner options or null'], assets: [isObjectOrNull, 'asset URLs or null'] },
+  init: { options: [isObjectOrNull, 'runner options or null'], assets: [isObjectOrNull, 'asset URLs or null'],
+    debug: [(value) => value === undefined || typeof value === 'boolean', 'true or false'] },
   open: { name: [isText, 'the file name'], data: [isBuffer, 'an ArrayBuffer'] },
   segment: { scan: [isText, 'a scan id'], model: [isText, 'a model id'], options: [isObjectOrNull, 'options or null'] },
   measure: { scan: [isText, 'a scan id'], model: [isText, 'a model id'], labels: [isBuffer, 'an ArrayBuffer of label voxels'] },
@@ -32,6 +34,8 @@ const FIELDS = {
   close: { scan: [isText, 'a scan id'] },
   status: {},
   cancel: { target: [Number.isInteger, 'the id of the request to cancel'] },
+  // Test hook, honoured only by a worker started with `debug: true`: make it crash.
+  debug: { action: [(value) => ['throw', 'trap'].includes(value), '"throw" or "trap"'] },
 };
 
 /**

@@ -141,6 +141,11 @@ export class PythonService {
       .finally(() => buffer.release());
   }
 
+  /** Test hook: a WASM memory trap inside Python (Pyodide then reports a fatal error). */
+  trap() {
+    this.#pyodide.runPython('import ctypes; ctypes.string_at(0xFFFFFFF0, 64)');
+  }
+
   #toPy(value) {
     const plain = value === null || value === undefined ? value : convertBuffers(value);
     return this.#pyodide.toPy(plain);

@@ -40,7 +40,7 @@ async function start(request, report) {
   return {
     service: new PythonService(python.pyodide, cards),
     engine: new InferenceEngine(ort, backend, cards, assets.models),
-    runner, info, models,
+    runner, info, models, debug: request.debug === true,
   };
 }
 
@@ -78,6 +78,14 @@ const HANDLERS = {
   close: (state, { scan }) => unwrap(state.service.call('close', { scan })),
   status: (state) => unwrap(state.service.call('status', {})),
 };
+
+/** Test hook: crash now, even while another request runs (a worker started with debug). */
+function crash(state, { action }) {
+  if (!state.debug) throw new WorkerFailure(jsError('debug requests need a worker started with debug: true', 'option'));
+  if (action === 'trap') state.service.trap();
+  else setTimeout(() => { throw new Error('debug: an uncaught error in the worker'); });
+  return { action };
+}
 
 /** A Python answer's value, or its plain error thrown as a WorkerFailure. */
 function unwrap(answer) {
@@ -140,10 +148,24 @@ function serve() {
       postMessage(result(request.id, { target: request.target }));
       return;
     }
-    queue = queue.then(() => handle(request).then(
+    const reply = (work) => work.then(
       (value) => postMessage(result(request.id, value), transferables(value)),
-      (error) => postMessage(failure(request.id, error instanceof WorkerFailure ? error.plain : jsError(error))),
-    ));
+      (error) => {
+        if (error?.pyodide_fatal_error) {
+          // The Python runtime is broken for good (a WASM trap, out of memory): say so and
+          // end this worker; the client starts a new one for the next request.
+          postMessage(failure(request.id, jsError(`the Python runtime failed (${error.message})`, 'crashed')));
+          self.close();
+          return;
+        }
+        postMessage(failure(request.id, error instanceof WorkerFailure ? error.plain : jsError(error)));
+      },
+    );
+    if (request.type === RequestType.DEBUG) {
+      reply((state ?? Promise.reject(new Error('the worker has not started'))).then((ready) => crash(ready, request)));
+      return;
+    }
+    queue = queue.then(() => reply(handle(request)));
   };
 }
 
