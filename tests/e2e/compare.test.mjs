@@ -63,10 +63,12 @@ function expectTableMatches(table, want, label) {
 }
 
 before(async () => {
+  // Software WebGL (SwiftShader) takes seconds per volume upload here, so waits are long.
   fs.mkdirSync(config.artifactDir, { recursive: true });
   server = await startServer();
   browser = await launchBrowser();
   page = await browser.context.newPage();
+  page.setDefaultTimeout(timeouts.run);
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => {
     if (message.type() === 'error') process.stdout.write(`# console error: ${message.text()}\n`);
@@ -95,7 +97,7 @@ test('a second model runs on the loaded scan without re-loading it, and the Dice
   await page.getByTestId('compare-run').click();
   await page.waitForFunction(() => !document.querySelector('[data-testid="compare-table"]').hidden
     || document.querySelector('[data-testid="status"]').dataset.state === 'error', null, { timeout: timeouts.run, polling: 250 });
-  expectState(await waitForState(page, ['done', 'error'], timeouts.action), 'done');
+  expectState(await waitForState(page, ['done', 'error'], timeouts.run), 'done');
   process.stdout.write(`# B (${MODEL_B}) + compare took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
   const reused = await inApp((id) => document.querySelector('meshseg-app').app.state.results.get(id).reused, MODEL_B);
@@ -138,12 +140,12 @@ test('side by side (crosshairs synced), overlay and difference views', { timeout
   await page.screenshot({ path: path.join(config.root, 'docs', 'compare.png'), fullPage: true });
 
   await page.getByTestId('compare-mode').selectOption('overlay');
-  await page.waitForFunction(() => document.querySelector('meshseg-app').app.parts.viewer.nv.volumes.length === 3);
+  await page.waitForFunction(() => document.querySelector('meshseg-app').app.parts.viewer.nv.volumes.length === 3, null, { timeout: timeouts.run });
   assert.equal(await page.getByTestId('viewer-b').isVisible(), false);
 
   await page.getByTestId('compare-mode').selectOption('difference');
   await page.waitForFunction(() => document.querySelector('meshseg-app').app.parts.viewer.nv.volumes.length === 2
-    && !document.querySelector('[data-testid="difference-legend"]').hidden);
+    && !document.querySelector('[data-testid="difference-legend"]').hidden, null, { timeout: timeouts.run });
   const legend = await page.getByTestId('difference-legend').textContent();
   for (const word of ['agree', 'only A', 'only B']) assert.ok(legend.includes(word), `legend lacks ${word}: ${legend}`);
   await page.screenshot({ path: path.join(config.artifactDir, 'compare-difference.png'), fullPage: true });
@@ -154,7 +156,7 @@ test('a reference label file (B\'s mask) compares like the model it came from', 
   await page.getByTestId('compare-reference').setInputFiles(files.b);
   await page.waitForFunction((name) => document.querySelector('#compare-caption').textContent.includes(name)
     || document.querySelector('[data-testid="status"]').dataset.state === 'error', path.basename(files.b), { timeout: timeouts.run });
-  expectState(await waitForState(page, ['done', 'error'], timeouts.action), 'done');
+  expectState(await waitForState(page, ['done', 'error'], timeouts.run), 'done');
   const table = await readCompareTable();
   const all = (rows) => rows.find((r) => r.name === 'all labelled').dice;
   assert.equal(all(table), all(before), `reference Dice ${all(table)} differs from the model's ${all(before)}`);
