@@ -6,10 +6,14 @@
 // decompressed copy of an accepted scan reaches the viewer (nothing is allocated for a
 // refused file, and the viewer never parses what the worker has not checked).
 
+import { createCompareFlow } from './compare-flow.js';
 import { IMAGE_EXTENSIONS } from './constants.js';
 import { createAbout } from './ui/about.js';
+import { createComparePanel } from './ui/compare-panel.js';
+import { createCompareViewer } from './ui/compare-viewer.js';
 import { createDownloads } from './ui/downloads.js';
 import { createFileDrop } from './ui/file-drop.js';
+import { createMaskEditor } from './ui/mask-editor.js';
 import { createModelPicker } from './ui/model-picker.js';
 import { createNotices } from './ui/notices.js';
 import { createProgress } from './ui/progress.js';
@@ -35,6 +39,10 @@ function finder(root) {
 
 /** The page's UI parts, built from the DOM under `root`. */
 function createParts($) {
+  const viewer = createViewer({
+    canvas: $('viewer-canvas'), message: $('viewer-message'), opacity: $('opacity'),
+    opacityValue: $('opacity-value'), cursorLabel: $('cursor-label'),
+  });
   return {
     status: createStatus($('status')),
     progress: createProgress({
@@ -48,9 +56,10 @@ function createParts($) {
     warnings: createWarnings($('warnings')),
     summary: createRunSummary($('run-summary')),
     about: createAbout({ list: $('about-list'), models: $('about-models') }),
-    viewer: createViewer({
-      canvas: $('viewer-canvas'), message: $('viewer-message'), opacity: $('opacity'),
-      opacityValue: $('opacity-value'), cursorLabel: $('cursor-label'),
+    viewer,
+    compareViewer: createCompareViewer({
+      viewer, pane: $('viewer-b'), canvas: $('viewer-b-canvas'), captionA: $('viewer-caption-a'),
+      captionB: $('viewer-caption-b'), legend: $('difference-legend'),
     }),
     runButton: $('run'),
     cancelButton: $('cancel'),
@@ -73,20 +82,58 @@ export function createApp(root, segmenter, settings) {
   const $ = finder(root);
   const parts = createParts($);
   const { status, progress, picker, viewer, runButton, cancelButton } = parts;
-  const state = { ready: false, running: false, opening: 0, file: null, scan: null, results: new Map(), abort: null };
+  // current: the model id of the result shown (A); comparison: A, B and their comparison.
+  const state = { ready: false, running: false, opening: 0, file: null, scan: null, results: new Map(), abort: null, current: null, comparison: null };
   $('file-input').accept = [...IMAGE_EXTENSIONS, '.gz'].join(',');
+  const flow = createCompareFlow({ segmenter, state, parts, refresh: () => refresh(), fail: (error) => fail(error) });
+  parts.compare = createComparePanel({
+    hint: $('compare-hint'), model: $('compare-model'), run: $('compare-run'), reference: $('compare-reference'),
+    mode: $('compare-mode'), table: $('compare-table'), caption: $('compare-caption'), downloads: $('compare-downloads'),
+    csv: $('download-compare-csv'), mask: $('download-compare-mask'),
+  }, { onRun: flow.runModel, onReference: flow.loadReference, onMode: flow.setMode });
+  parts.editor = createMaskEditor({
+    toggle: $('edit-toggle'), tools: $('edit-controls'), pen: $('edit-pen'), eraser: $('edit-eraser'), fill: $('edit-fill'),
+    size: $('edit-size'), label: $('edit-label'), undo: $('edit-undo'), save: $('edit-save'), download: $('download-edited'),
+    message: $('edit-message'),
+  }, {
+    nv: viewer.nv,
+    onSave: saveEdited,
+    onToggle: (editing) => {
+      if (editing) parts.compareViewer.reset();
+      else if (state.comparison) flow.setMode(parts.compare.mode);
+      refresh();
+    },
+    onError: (error) => fail(error),
+  });
 
   function refresh() {
     runButton.disabled = !(state.ready && state.scan && !state.running && picker.selected());
     cancelButton.disabled = !state.running;
     picker.setEnabled(!state.running);
     fileDrop.setEnabled(!state.running);
+    const canCompare = Boolean(state.ready && state.scan && state.current && !state.running);
+    parts.compare.setEnabled(canCompare, state.current
+      ? `A is ${state.current}. Choose B: a second model run on the open scan, or a reference label image.`
+      : 'Run a model first; then compare it (A) with a second model or a reference label image (B).');
+    $('edit-toggle').disabled = !state.current || state.running;
+  }
+
+  /** Save the edited labels (NIfTI order) through Python: the scan's grid, anonymised, intent LABEL. */
+  async function saveEdited(labels) {
+    const saved = await segmenter.save(state.scan, labels, state.current, { edited: true });
+    parts.stats.show(saved.stats);
+    status.set('done', `Saved the edited mask ${saved.maskName}; volumes recomputed.`);
+    return saved;
   }
 
   function clearResults() {
     for (const part of [parts.stats, parts.downloads, parts.notices, parts.warnings, parts.summary]) part.clear();
     viewer.clearLabels();
     state.results.clear();
+    parts.editor.setTarget(null);
+    parts.compare.clear();
+    parts.compareViewer.reset();
+    Object.assign(state, { current: null, comparison: null });
   }
 
   function idleMessage() {
@@ -136,6 +183,9 @@ export function createApp(root, segmenter, settings) {
     parts.about.setBackend(result.backend);
     status.set('done', `Done in ${seconds.toFixed(1)} s: ${state.scan.name} segmented with ${card.title ?? card.id}.`);
     viewer.showLabels(result.labelsNifti, result.maskName, card.classes);
+    state.current = card.id;
+    parts.editor.setTarget({ labelsNifti: result.labelsNifti, classes: card.classes, title: card.title ?? card.id });
+    parts.compare.setModels(segmenter.models, card.id);
   }
 
   async function run() {

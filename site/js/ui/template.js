@@ -51,15 +51,41 @@ export const APP_TEMPLATE = `
     <div class="main-column">
       <section class="panel view" aria-labelledby="view-heading">
         <h2 id="view-heading">Viewer</h2>
-        <div class="viewer" data-testid="viewer" id="viewer">
-          <canvas id="viewer-canvas" aria-label="Scan viewer: three slices and a 3D rendering"></canvas>
-          <p class="viewer-empty" id="viewer-message">Choose a scan to see it here.</p>
+        <div class="viewer-pair">
+          <div class="viewer" data-testid="viewer" id="viewer">
+            <canvas id="viewer-canvas" aria-label="Scan viewer: three slices and a 3D rendering"></canvas>
+            <p class="viewer-empty" id="viewer-message">Choose a scan to see it here.</p>
+            <p class="viewer-caption" id="viewer-caption-a" hidden></p>
+          </div>
+          <div class="viewer" data-testid="viewer-b" id="viewer-b" hidden>
+            <canvas id="viewer-b-canvas" aria-label="Second viewer: label image B, crosshair synced with the first"></canvas>
+            <p class="viewer-caption" id="viewer-caption-b"></p>
+          </div>
         </div>
+        <ul class="difference-legend" id="difference-legend" data-testid="difference-legend" aria-label="Difference map colours" hidden></ul>
         <div class="viewer-tools">
           <label for="opacity">Label opacity</label>
           <input type="range" id="opacity" data-testid="opacity" min="0" max="1" step="0.05" value="0.5">
           <output id="opacity-value" for="opacity">50%</output>
           <p class="cursor-label" id="cursor-label" aria-live="off"></p>
+        </div>
+        <div class="edit-tools" aria-label="Mask editing">
+          <button type="button" class="button secondary" id="edit-toggle" data-testid="edit-toggle" aria-pressed="false" disabled>Edit mask</button>
+          <div class="edit-controls" id="edit-controls" hidden>
+            <div class="tool-group" role="group" aria-label="Drawing tool">
+              <button type="button" class="button secondary" id="edit-pen" data-testid="edit-pen" aria-pressed="true">Pen</button>
+              <button type="button" class="button secondary" id="edit-eraser" data-testid="edit-eraser" aria-pressed="false">Eraser</button>
+              <button type="button" class="button secondary" id="edit-fill" data-testid="edit-fill" aria-pressed="false">Fill (outline)</button>
+            </div>
+            <label for="edit-size">Brush</label>
+            <input type="number" id="edit-size" data-testid="edit-size" min="1" max="25" step="1" value="1">
+            <label for="edit-label">Label</label>
+            <select id="edit-label" data-testid="edit-label"></select>
+            <button type="button" class="button secondary" id="edit-undo" data-testid="edit-undo" disabled>Undo</button>
+            <button type="button" class="button primary" id="edit-save" data-testid="edit-save">Save edited mask</button>
+          </div>
+          <a class="button secondary" id="download-edited" data-testid="download-edited" href="#" hidden>Download edited mask</a>
+          <p class="edit-message" id="edit-message" aria-live="polite"></p>
         </div>
       </section>
 
@@ -80,6 +106,39 @@ export const APP_TEMPLATE = `
           <a class="button secondary" id="download-mask" data-testid="download-mask" href="#">Download label mask</a>
           <a class="button secondary" id="download-csv" data-testid="download-csv" href="#">Volumes (CSV)</a>
           <a class="button secondary" id="download-json" data-testid="download-json" href="#">Volumes (JSON)</a>
+        </div>
+      </section>
+
+      <section class="panel compare" aria-labelledby="compare-heading">
+        <h2 id="compare-heading">Compare</h2>
+        <p class="compare-hint" id="compare-hint">Run a model first; then compare it (A) with a second model or a reference label image (B).</p>
+        <div class="compare-sources">
+          <div>
+            <label for="compare-model">Model B (runs on the open scan)</label>
+            <div class="actions">
+              <select id="compare-model" data-testid="compare-model" disabled></select>
+              <button type="button" class="button secondary" id="compare-run" data-testid="compare-run" disabled>Run and compare</button>
+            </div>
+          </div>
+          <div>
+            <label for="compare-reference">…or a reference label image B (NIfTI/MGZ, any grid)</label>
+            <input type="file" id="compare-reference" data-testid="compare-reference" accept=".nii,.nii.gz,.mgz,.mgh,.gz" disabled>
+          </div>
+          <div>
+            <label for="compare-mode">View</label>
+            <select id="compare-mode" data-testid="compare-mode" disabled></select>
+          </div>
+        </div>
+        <table class="stats compare-table" data-testid="compare-table" id="compare-table" hidden>
+          <caption id="compare-caption"></caption>
+          <thead>
+            <tr><th scope="col">Label</th><th scope="col" class="num">A (mL)</th><th scope="col" class="num">B (mL)</th><th scope="col" class="num">B − A (mL)</th><th scope="col" class="num">Dice</th></tr>
+          </thead>
+          <tbody></tbody>
+        </table>
+        <div class="downloads" id="compare-downloads" hidden>
+          <a class="button secondary" id="download-compare-csv" data-testid="download-compare-csv" href="#">Comparison (CSV)</a>
+          <a class="button secondary" id="download-compare-mask" data-testid="download-compare-mask" href="#" hidden>Mask B</a>
         </div>
       </section>
     </div>

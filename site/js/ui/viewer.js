@@ -29,7 +29,7 @@ export function labelColormap(classes) {
  * @param {HTMLInputElement} elements.opacity - range 0..1 for the label overlay
  * @param {HTMLOutputElement} elements.opacityValue
  * @param {HTMLElement} elements.cursorLabel - label name under the cursor
- * @returns {{nv: Niivue, showScan: Function, showLabels: Function, clearLabels: Function, clear: Function}}
+ * @returns {{nv: Niivue, ready: Promise<boolean>, showScan: Function, showLabels: Function, showOverlays: Function, clearLabels: Function, clear: Function}}
  */
 export function createViewer({ canvas, message, opacity, opacityValue, cursorLabel }) {
   const nv = new Niivue({
@@ -122,7 +122,15 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
   }
 
   /** Overlay the label mask (native-space NIfTI bytes) with colours from the card classes. */
-  async function showLabels(bytes, name, classes) {
+  function showLabels(bytes, name, classes) {
+    return showOverlays([{ bytes, name, classes }]);
+  }
+
+  /**
+   * Replace the overlays by label images ({bytes, name, classes, opacity?}; the first one's
+   * names are shown under the cursor). Resolves false (with a message shown) if they cannot be drawn.
+   */
+  async function showOverlays(layers) {
     if (!(await ready) || nv.volumes.length === 0) {
       return false;
     }
@@ -130,10 +138,12 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
       nv.removeVolume(nv.volumes[1]);
     }
     try {
-      const labels = await NVImage.loadFromUrl({ url: bytes.slice(0), name, opacity: Number(opacity.value) });
-      labels.setColormapLabel(labelColormap(classes));
-      names = new Map(classes.map((cls) => [cls.index, cls.name]));
-      nv.addVolume(labels);
+      for (const layer of layers) {
+        const image = await NVImage.loadFromUrl({ url: layer.bytes.slice(0), name: layer.name, opacity: layer.opacity ?? Number(opacity.value) });
+        image.setColormapLabel(labelColormap(layer.classes));
+        nv.addVolume(image);
+      }
+      names = new Map((layers[0]?.classes ?? []).map((cls) => [cls.index, cls.name]));
       return true;
     } catch (error) {
       say(`The viewer cannot overlay the labels (${error.message}). The downloads are complete.`);
@@ -151,5 +161,5 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     cursorLabel.textContent = '';
   }
 
-  return { nv, showScan, showLabels, clearLabels, clear };
+  return { nv, ready, showScan, showLabels, showOverlays, clearLabels, clear };
 }
