@@ -48,6 +48,8 @@ function inPage(fn, arg) {
 }
 
 async function stroke(from, to) {
+  // Mouse events only reach what is inside the viewport (the downloads scrolled the page).
+  await page.locator('#viewer-canvas').scrollIntoViewIfNeeded();
   const box = await page.locator('#viewer-canvas').boundingBox();
   const at = ([fx, fy]) => [box.x + box.width * fx, box.y + box.height * fy];
   await page.mouse.move(...at(from));
@@ -61,6 +63,18 @@ async function stroke(from, to) {
 }
 
 const paintedSinceStart = () => inPage((app, nv, order) => order.countDifferences(window.meshsegInitialDrawing, nv.drawBitmap));
+
+/** The painted count once it has stopped changing (software WebGL handles input slowly). */
+async function settledPainted(timeout = 30_000) {
+  const until = Date.now() + timeout;
+  let last = await paintedSinceStart();
+  for (;;) {
+    await page.waitForTimeout(1000);
+    const now = await paintedSinceStart();
+    if ((now === last && now > 0) || Date.now() > until) return now;
+    last = now;
+  }
+}
 
 before(async () => {
   fs.mkdirSync(config.artifactDir, { recursive: true });
@@ -112,8 +126,15 @@ test('paint, undo exactly, paint, save: the edited mask is on the input grid and
   await page.getByTestId('edit-label').selectOption('2');
   await page.getByTestId('edit-pen').click();
   await stroke([0.35, 0.5], [0.65, 0.5]);
-  const painted1 = await paintedSinceStart();
-  assert.ok(painted1 > 0, 'the stroke painted nothing');
+  const painted1 = await settledPainted();
+  const state = await page.evaluate(() => {
+    const nv = document.querySelector('meshseg-app').app.parts.viewer.nv;
+    const r = document.querySelector('#viewer-canvas').getBoundingClientRect();
+    const hit = document.elementFromPoint(r.x + r.width * 0.5, r.y + r.height * 0.5);
+    return { hit: hit?.id || hit?.className || hit?.tagName, drawing: nv.opts.drawingEnabled, pen: nv.opts.penValue,
+      size: nv.opts.penSize, slice: nv.opts.sliceType, same: nv.drawBitmap === window.meshsegInitialDrawing };
+  });
+  assert.ok(painted1 > 0, `the stroke painted nothing (${JSON.stringify(state)})`);
   assert.equal(await page.getByTestId('edit-undo').isEnabled(), true);
 
   await page.getByTestId('edit-undo').click();
@@ -128,7 +149,7 @@ test('paint, undo exactly, paint, save: the edited mask is on the input grid and
   await stroke([0.5, 0.35], [0.5, 0.65]);
   await page.getByTestId('edit-pen').click();
   await stroke([0.4, 0.45], [0.6, 0.55]);
-  const painted2 = await paintedSinceStart();
+  const painted2 = await settledPainted();
   assert.ok(painted2 > 0, 'the second strokes changed nothing');
 
   await page.getByTestId('edit-save').click();

@@ -1,0 +1,165 @@
+// Nothing frozen, nothing silently wrong, in the page: a header claiming 1024^3 voxels is
+// refused by name within 3 s with no main-thread long task over 0.5 s; file names render as
+// text; a 512x512x256 int16 scan reaches the viewer without long tasks; a crashed worker
+// (WASM trap, uncaught error) is reported and recovered from; the awkward-input corpus
+// (tests/corpus.py) gives a result or its named error, and the page stays usable.
+// Needs `python3 build.py`. Run: node --test tests/e2e/robustness.test.mjs
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import config from '../../playwright.config.js';
+import { expectState, launchBrowser, readStatsTable, readStatus, startServer, waitForState } from './helpers.mjs';
+
+const MODEL = 'model5_gw_ae';
+const EXAMPLE = path.join(config.sharedData, 't1_crop.nii.gz');
+const LONG_TASK_MS = 500;
+const { timeouts } = config;
+
+let server; let browser; let page; let files; let folder;
+const dialogs = [];
+const pageErrors = [];
+
+// Runs before the page's scripts: every main-thread task over 50 ms, as the browser reports it.
+function observeLongTasks() {
+  window.longTasks = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.longTasks.push({ start: entry.startTime, ms: entry.duration });
+  }).observe({ type: 'longtask', buffered: true });
+}
+
+async function longestTaskSince(mark) {
+  return page.evaluate((since) => Math.max(0, ...window.longTasks.filter((t) => t.start >= since).map((t) => t.ms)), mark);
+}
+
+const now = () => page.evaluate(() => performance.now());
+
+/** Choose a file (a path, or {name, buffer}); resolves with the status once the worker judged it. */
+async function choose(file) {
+  const input = typeof file === 'string' ? file : { name: file.name, mimeType: 'application/octet-stream', buffer: file.buffer };
+  await page.getByTestId('file-input').setInputFiles(input);
+  await page.waitForFunction(() => document.querySelector('[data-testid="status"]').dataset.state !== 'loading',
+    null, { timeout: timeouts.run, polling: 50 });
+  return readStatus(page);
+}
+
+async function run() {
+  await page.getByTestId('run').click();
+  return waitForState(page, ['done', 'error'], timeouts.run);
+}
+
+const viewerVolumes = () => page.evaluate(() => document.querySelector('meshseg-app').app.parts.viewer.nv.volumes.length);
+
+before(async () => {
+  folder = fs.mkdtempSync(path.join(os.tmpdir(), 'meshseg-robust-'));
+  const made = spawnSync('python3', [path.join(config.root, 'tests', 'page_corpus.py'), folder], { encoding: 'utf-8' });
+  if (made.status !== 0) throw new Error(`tests/page_corpus.py failed:\n${made.stderr}`);
+  files = JSON.parse(made.stdout);
+  server = await startServer();
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+  await page.addInitScript(observeLongTasks);
+  page.on('dialog', (dialog) => { dialogs.push(dialog.message()); dialog.dismiss(); });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`${server.origin}/?debug=1&provider=wasm&model=${MODEL}`);
+  expectState(await waitForState(page, ['idle', 'error'], timeouts.runtime), 'idle');
+}, { timeout: timeouts.runtime + timeouts.serverStart + 120_000 });
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  fs.rmSync(folder, { recursive: true, force: true });
+});
+
+test('a 57-byte file claiming 1024^3 voxels is refused by name within 3 s, without a long task', { timeout: timeouts.test }, async () => {
+  const name = path.basename(files.hugeHeader);
+  assert.ok(fs.statSync(files.hugeHeader).size <= 100);
+  const mark = await now();
+  const started = Date.now();
+  const seen = await choose(files.hugeHeader);
+  const seconds = (Date.now() - started) / 1000;
+  expectState(seen, 'error');
+  assert.ok(seen.text.startsWith(`${name}: `), seen.text);
+  assert.ok(seconds < 3, `the refusal took ${seconds} s`);
+  const longest = await longestTaskSince(mark);
+  process.stdout.write(`# 1024^3 header: refused in ${seconds.toFixed(2)} s, longest main-thread task ${longest.toFixed(0)} ms\n`);
+  assert.ok(longest <= LONG_TASK_MS, `a ${longest} ms long task`);
+  assert.equal(await viewerVolumes(), 0, 'the viewer holds a refused volume');
+});
+
+test('file names are shown as text, never as markup', { timeout: timeouts.test }, async () => {
+  const name = '<img src=x onerror=alert(1)>.nii.gz';
+  const seen = await choose({ name, buffer: fs.readFileSync(files.hugeHeader) });
+  expectState(seen, 'error');
+  assert.ok(seen.text.includes(name), `the name is not shown literally: "${seen.text}"`);
+  assert.equal(await page.locator('meshseg-app img').count(), 0, 'the name became an element');
+  assert.equal(await page.locator('#file-name').textContent(), name);
+  assert.deepEqual(dialogs, []);
+});
+
+test('a 512x512x256 int16 scan reaches the viewer and segments without a long task', { timeout: timeouts.test }, async () => {
+  const mark = await now();
+  expectState(await choose(files.bigScan), 'idle');
+  await page.waitForFunction(() => document.querySelector('meshseg-app').app.parts.viewer.nv.volumes.length === 1,
+    null, { timeout: timeouts.run });
+  const loading = await longestTaskSince(mark);
+  expectState(await run(), 'done');
+  const total = (await readStatsTable(page)).reduce((sum, row) => sum + row.ml, 0);
+  await page.waitForFunction(() => document.querySelector('meshseg-app').app.parts.viewer.nv.volumes.length === 2,
+    null, { timeout: timeouts.run });
+  const whole = await longestTaskSince(mark);
+  process.stdout.write(`# 512x512x256 int16: longest task ${loading.toFixed(0)} ms until shown, ${whole.toFixed(0)} ms until the labels are shown; ${total.toFixed(1)} mL\n`);
+  assert.ok(loading <= LONG_TASK_MS, `loading the scan into the viewer blocked the page for ${loading} ms`);
+  assert.ok(whole <= LONG_TASK_MS, `showing the result blocked the page for ${whole} ms`);
+});
+
+test('a worker that crashes (a WASM trap, an uncaught error) is reported in plain words and the next run works', { timeout: timeouts.test }, async () => {
+  expectState(await choose(EXAMPLE), 'idle');
+  await page.getByTestId('run').click();
+  await page.waitForFunction(() => document.querySelector('#stages li.current')?.dataset.stage === 'inference', null, { timeout: timeouts.run, polling: 50 });
+  const crashed = await page.evaluate(() => document.querySelector('meshseg-app').segmenter.debugCrash('trap').then(() => 'no crash', (error) => error.kind));
+  assert.equal(crashed, 'crashed');
+  const reported = await waitForState(page, ['error', 'done'], timeouts.action);
+  expectState(reported, 'error');
+  assert.match(reported.text, /stopped unexpectedly.*run again/i);
+  expectState(await run(), 'done');
+  const first = await readStatsTable(page);
+
+  await page.evaluate(() => document.querySelector('meshseg-app').segmenter.debugCrash('throw').catch(() => {}));
+  await page.waitForTimeout(1000);
+  expectState(await run(), 'done');
+  assert.deepEqual(await readStatsTable(page), first, 'the run after the second crash differs');
+  assert.ok(first.reduce((sum, row) => sum + row.ml, 0) > 1000);
+});
+
+test('every corpus file gives a result or its named error, and the page stays usable', { timeout: timeouts.test * 2 }, async () => {
+  const sample = new Set(['head_uint8.mgz', 'head_4d.nii.gz', 'head_nifti2.nii', 'bright_spot_only.nii.gz', 'brain_cut_by_slab.nii.gz', 'bright_everywhere.nii.gz']);
+  const outcomes = [];
+  for (const item of files.cases) {
+    const file = path.join(files.corpus, item.file);
+    const name = path.basename(file);
+    let seen = await choose(file);
+    let when = 'open';
+    if (seen.state === 'idle' && (item.outcome === 'error' || sample.has(name))) {
+      seen = await run();
+      when = 'run';
+    }
+    const warnings = await page.getByTestId('warnings').isVisible() ? await page.getByTestId('warnings').textContent() : '';
+    outcomes.push(`${name}: ${item.outcome} -> ${seen.state} at ${when}${warnings ? ' (warning banner)' : ''}`);
+    if (item.outcome === 'error') {
+      expectState(seen, 'error');
+      assert.ok(seen.text.includes(item.fragment), `${name}: "${seen.text}" lacks "${item.fragment}"`);
+      assert.ok(seen.text.includes(name), `${name}: the error does not name the file: "${seen.text}"`);
+    } else {
+      assert.notEqual(seen.state, 'error', `${name} (${item.outcome}): ${seen.text}`);
+    }
+  }
+  process.stdout.write(`# page outcomes:\n${outcomes.map((line) => `#   ${line}`).join('\n')}\n`);
+  expectState(await choose(EXAMPLE), 'idle');
+  expectState(await run(), 'done');
+  assert.deepEqual(dialogs, []);
+  assert.deepEqual(pageErrors, []);
+});
