@@ -27,6 +27,7 @@ def make_site(dist, out, model_id="sphere") -> Path:
     """`out`: `dist` hard-linked, plus the thresholding model in models/index.json."""
     sys.path.insert(0, str(ROOT))
     import build
+
     from batch_helpers import threshold_models
 
     dist, out = Path(dist), Path(out)
