@@ -66,6 +66,21 @@ ORT_WASM_PATH = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-sim
 # NiiVue's self-contained ES module build (no imports, no chunks).
 NIIVUE_FILE = "dist/index.js"
 
+# Batch and DICOM input (site/js/batch/), loaded only when a batch or DICOM is used:
+# zip.js's ES modules (native compression streams, no workers) and itk-wasm's DICOM
+# bundle, its pipeline worker and the one pipeline used (DICOM series -> image).
+VENDOR_DIR = "vendor"
+ZIP_LIB = ("@zip.js", "zip.js", "lib")
+ITK_FILES = (
+    (("@itk-wasm", "dicom", "dist", "bundle", "index-worker-embedded.min.js"), "itk/dicom.js"),
+    (("itk-wasm", "dist", "pipeline", "web-workers", "bundles", "itk-wasm-pipeline.min.worker.js"),
+     "itk/itk-wasm-pipeline.min.worker.js"),
+    (("@itk-wasm", "dicom", "dist", "pipelines", "read-image-dicom-file-series.js"),
+     "itk/pipelines/read-image-dicom-file-series.js"),
+    (("@itk-wasm", "dicom", "dist", "pipelines", "read-image-dicom-file-series.wasm.zst"),
+     "itk/pipelines/read-image-dicom-file-series.wasm.zst"),
+)
+
 # Precompressed siblings (<file>.br, <file>.gz) of these types, served by
 # meshseg.serve when the client accepts them. Never of files that are compressed
 # already (.gz, .whl, .zip, .nii.gz): the page must receive those bytes as they are.
@@ -170,6 +185,8 @@ def build(out, weights, example, pyodide_dist=None, cache=ROOT / ".cache"):
 
     step(6, "NiiVue", "ES module bundle -> dist/niivue/index.js")
     copy_file(NODE_MODULES / "@niivue" / "niivue" / NIIVUE_FILE, out / "niivue" / "index.js")
+
+    copy_vendor(out / VENDOR_DIR)
 
     step(7, "models", f"convert {weights} -> dist/models/")
     convert_models(weights, out / "models")
@@ -311,9 +328,18 @@ def replace_bytes(path, data):
     os.replace(tmp, path)
 
 
+def copy_vendor(dest):
+    """zip.js and itk-wasm's DICOM reader for batches (loaded on use, never on a first visit)."""
+    report(f"batch + DICOM (loaded on use): zip.js, @itk-wasm/dicom -> {dest.name}/")
+    copy_tree(NODE_MODULES.joinpath(*ZIP_LIB), dest / "zip" / "lib")
+    for source, target in ITK_FILES:
+        copy_file(NODE_MODULES.joinpath(*source), dest / target, quiet=True)
+
+
 def check_inputs(weights, example):
     """Fail early, with what to do, when an input folder or file is missing."""
-    for package in ("pyodide", "onnxruntime-web", "@niivue/niivue"):
+    for package in ("pyodide", "onnxruntime-web", "@niivue/niivue", "@zip.js/zip.js",
+                    "@itk-wasm/dicom", "itk-wasm"):
         if not (NODE_MODULES / package / "package.json").is_file():
             raise BuildError(f"node_modules/{package} is missing: run `npm ci` in {ROOT}.")
     if not Path(weights).is_dir():
@@ -499,10 +525,16 @@ def summarise(out):
           f"(gzip only), {megabytes(raw)} (no compression)")
     print("the service worker then precaches the example and the default model; other "
           "models are fetched and cached on first use.")
+    vendor = [p for p in (out / VENDOR_DIR).rglob("*") if p.is_file()
+              and p not in set(compressed_siblings(out))] if (out / VENDOR_DIR).is_dir() else []
+    lazy = sum(served_size(path, "br") for path in vendor)
+    print(f"batch + DICOM files (zip.js, itk-wasm), fetched only when a batch is run: "
+          f"{megabytes(lazy)} as served")
     print(f"serve it: python -m meshseg.serve {out} --port 8000 (PYTHONPATH=py) "
           "or python build.py --serve")
     return {"total_bytes": total, "first_visit_bytes": raw,
-            "first_visit_served_bytes": served["gzip"], "first_visit_br_bytes": served["br"]}
+            "first_visit_served_bytes": served["gzip"], "first_visit_br_bytes": served["br"],
+            "batch_lazy_br_bytes": lazy}
 
 
 def served_size(path, encoding):

@@ -11,6 +11,7 @@ import { IMAGE_EXTENSIONS } from './constants.js';
 import { createAbout } from './ui/about.js';
 import { createComparePanel } from './ui/compare-panel.js';
 import { createCompareViewer } from './ui/compare-viewer.js';
+import { createBatchPanel } from './ui/batch-panel.js';
 import { createDownloads } from './ui/downloads.js';
 import { createFileDrop } from './ui/file-drop.js';
 import { createMaskEditor } from './ui/mask-editor.js';
@@ -241,5 +242,7 @@ export function createApp(root, segmenter, settings) {
   });
   $('model-select').addEventListener('change', refresh);
   refresh();
-  return { ready: start(), state, parts };
+  const ready = start();
+  parts.batch = createBatchPanel($('batch'), { segmenter, selectedCard: () => picker.selected(), ready, modelSelect: $('model-select') });
+  return { ready, state, parts };
 }

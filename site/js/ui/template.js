@@ -144,6 +144,8 @@ export const APP_TEMPLATE = `
     </div>
   </main>
 
+  <section class="panel batch" id="batch" aria-labelledby="batch-heading"></section>
+
   <details class="panel about" id="about" data-testid="about">
     <summary>About this tool</summary>
     <p class="privacy">Private by design: your scan is read and segmented inside this browser tab. Nothing is uploaded.</p>
