@@ -26,9 +26,12 @@ const pageErrors = [];
 
 /** Choose a file; the worker checks it first: resolves with the status that follows. */
 async function chooseFile(file) {
+  await page.locator('#file-name').evaluate((element) => { element.textContent = ''; });
   await page.getByTestId('file-input').setInputFiles(file);
-  await page.waitForFunction(() => document.querySelector('[data-testid="status"]').dataset.state !== 'loading',
-    null, { timeout: timeouts.action, polling: 100 });
+  // The name shows once the file is read, when the worker's check has begun (status loading).
+  await page.waitForFunction((wanted) => document.querySelector('#file-name').textContent === wanted
+    && document.querySelector('[data-testid="status"]').dataset.state !== 'loading',
+  path.basename(file), { timeout: timeouts.action, polling: 100 });
   return readStatus(page);
 }
 

@@ -40,9 +40,13 @@ const now = () => page.evaluate(() => performance.now());
 /** Choose a file (a path, or {name, buffer}); resolves with the status once the worker judged it. */
 async function choose(file) {
   const input = typeof file === 'string' ? file : { name: file.name, mimeType: 'application/octet-stream', buffer: file.buffer };
+  const name = typeof file === 'string' ? path.basename(file) : file.name;
+  await page.locator('#file-name').evaluate((element) => { element.textContent = ''; });
   await page.getByTestId('file-input').setInputFiles(input);
-  await page.waitForFunction(() => document.querySelector('[data-testid="status"]').dataset.state !== 'loading',
-    null, { timeout: timeouts.run, polling: 50 });
+  // The name shows once the file is read, when the worker's check has begun (status loading).
+  await page.waitForFunction((wanted) => document.querySelector('#file-name').textContent === wanted
+    && document.querySelector('[data-testid="status"]').dataset.state !== 'loading',
+  name, { timeout: timeouts.run, polling: 50 });
   return readStatus(page);
 }
 

@@ -1,0 +1,19 @@
+"""The docstring examples of the core modules run (numpydoc Examples sections)."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["meshseg.options", "meshseg.errors", "meshseg.constants", "meshseg.crop",
+           "meshseg.compare", "meshseg.pipeline", "meshseg.service", "meshseg.session",
+           "meshseg.driver", "meshseg.stats", "meshseg.tiling"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name):
+    module = importlib.import_module(name)
+    failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert failures == 0
+    if name in {"meshseg.options", "meshseg.compare", "meshseg.crop", "meshseg.constants"}:
+        assert tried > 0, f"{name} has no runnable examples"
