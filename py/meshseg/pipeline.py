@@ -156,7 +156,7 @@ def _run(session: ScanSession, card: ModelCard, cards: dict, options: SegmentOpt
         box = pad_box(unpadded, card.crop_padding, conformed.volume.shape)
 
     yield Progress("normalise", f"Normalising intensities ({card.normalisation})")
-    normalised = _normalised(conformed.volume, card.normalisation, session.name)
+    normalised = _normalised(conformed.volume, card, session.name)
     if options.crop and card.crop and box is None:
         box = _intensity_box(normalised, card)
     region = None if box is None else crop_region(box, card.crop_context, normalised.shape)
@@ -233,7 +233,7 @@ def crop_region(box, context: int, shape) -> Tile:
 def _pre_model_box(volume, pre: ModelCard, name: str, work: list, tile_mb):
     """Run the brain-mask pre-model; the (unpadded) box around its largest component."""
     yield Progress("normalise", f"Normalising intensities for {pre.title} ({pre.normalisation})")
-    tensor = _tensor(_normalised(volume, pre.normalisation, name))
+    tensor = _tensor(_normalised(volume, pre, name))
     yield Progress("premodel", f"Finding the brain with {pre.title}")
     mask = yield from _infer(pre, tensor, (1, 2), "premodel", work, tile_mb)
     del tensor
@@ -270,9 +270,9 @@ def _output(session: ScanSession, conformed: Conformed, labels, card: ModelCard,
     )
 
 
-def _normalised(volume: np.ndarray, method: str, name: str) -> np.ndarray:
+def _normalised(volume: np.ndarray, card: ModelCard, name: str) -> np.ndarray:
     try:
-        return normalise(volume, method)
+        return normalise(volume, card.normalisation, card.normalisation_parameters)
     except ValueError as err:
         raise InputImageError(name, f"its intensities cannot be normalised: {err}",
                               "Is the image blank inside the model's field of view?") from err

@@ -4,6 +4,7 @@
 // between two steps.
 
 import { siteAssets } from '../assets.js';
+import { flatCard } from '../model-card-v2.js';
 import { checkRunnerOptions, loadBackend } from './backend.js';
 import { InferenceEngine } from './inference.js';
 import { PythonService, loadPython, transferables } from './python-runtime.js';
@@ -23,8 +24,10 @@ async function start(request, report) {
   const ortStarted = performance.now();
   const { ort, backend } = await loadBackend(runner, assets.ort);
   const ortMs = performance.now() - ortStarted;
-  const models = (await fetchJson(assets.modelsIndex)).models;
+  const stored = (await fetchJson(assets.modelsIndex)).models; // version 2 cards (or 1)
+  const models = stored.map(flatCard); // the flat view the page and the engine read
   const cards = Object.fromEntries(models.map((card) => [card.id, card]));
+  const storedCards = Object.fromEntries(stored.map((card) => [card.id, card]));
   const info = {
     meshseg: python.versions.meshseg,
     pyodide: python.versions.pyodide,
@@ -38,7 +41,7 @@ async function start(request, report) {
     timings: { ...python.timings, ort_ms: ortMs, total_ms: performance.now() - started },
   };
   return {
-    service: new PythonService(python.pyodide, cards),
+    service: new PythonService(python.pyodide, storedCards),
     engine: new InferenceEngine(ort, backend, cards, assets.models),
     runner, info, models,
   };
