@@ -141,8 +141,25 @@ class Service:
 
 
 def result_payload(result) -> dict:
-    """A job's result as the page receives it (typed ``SegmentResult`` in site/js/types.js)."""
-    return {
+    """A job's result as the page receives it (typed ``SegmentResult`` in site/js/types.js).
+
+    With a probability output: ``probabilityNifti`` (uncompressed, on the mask's grid,
+    for the viewer and the threshold slider: float32 for a foreground probability,
+    uint8 with scl_slope 1/255 for a confidence) and ``probability`` (.nii.gz to
+    download, same encodings). An image-to-image model's ``mask``/``labelsNifti`` are
+    its float32 output image, and ``modelImage`` is it on the model grid (.nii.gz).
+    """
+    extra = {"kind": result.kind, "probabilityMeaning": result.probability_meaning,
+             "uncertainty": result.uncertainty}
+    if result.probability is not None:
+        dtype = "float32" if result.probability_meaning == "foreground" else "uint8"
+        extra.update(probabilityName=result.probability_name,
+                     probability=result.probability_bytes(dtype),
+                     probabilityNifti=result.probability_bytes(dtype, gzip=False))
+    if result.model_image is not None:
+        extra.update(modelImage=to_nifti_bytes(result.model_image),
+                     modelImageName=result.mask_name.replace(".nii.gz", "_model_grid.nii.gz"))
+    return {**extra,
         "model": result.model_id, "space": result.space, "maskName": result.mask_name,
         "mask": result.mask_bytes, "labelsNifti": result.nifti_bytes(),
         "stats": result.stats, "statsCsv": result.stats_csv, "statsJson": result.stats_json,
