@@ -25,7 +25,8 @@ from meshseg.resample_labels import labels_to_native
 from meshseg.session import ScanSession
 from meshseg.stats import label_stats, stats_csv, stats_json
 
-CALLS = ("open", "viewer_image", "measure", "save", "reference", "compare", "close", "status")
+CALLS = ("open", "viewer_image", "measure", "save", "reference", "compare", "close", "status",
+         "add_model", "remove_model")
 
 
 class Service:
@@ -42,6 +43,7 @@ class Service:
                       for k, v in dict(cards).items()}
         self._sessions: dict[str, ScanSession] = {}
         self._opened = 0
+        self._own: set[str] = set()
 
     def call(self, name: str, kwargs: dict) -> dict:
         """Run one of :data:`CALLS` with keyword arguments; the answer or the error, as data."""
@@ -115,6 +117,27 @@ class Service:
                            session.scan.image)
         return {"rows": rows, "csv": comparison_csv(rows), "classes": list(DIFFERENCE_CLASSES),
                 "differenceNifti": to_nifti_bytes(diff, gzip=False)}
+
+    def add_model(self, card: dict) -> dict:
+        """Check and register a user's version 2 card (``own_model.read_card``): its dict."""
+        import json
+
+        from meshseg.own_model import OwnModelError, read_card
+
+        model = read_card(json.dumps(dict(card)), "card.json")
+        if model.id in self.cards and model.id not in self._own:
+            raise OwnModelError("card", f"model card {model.id}: id: a bundled model has this "
+                                "id; choose another.")
+        self.cards[model.id] = model
+        self._own.add(model.id)
+        return {"card": model.to_dict()}
+
+    def remove_model(self, model: str) -> dict:
+        """Forget a user's model (after its ONNX file failed the checks)."""
+        if model in self._own:
+            self._own.discard(model)
+            self.cards.pop(model, None)
+        return {"model": model}
 
     def close(self, scan: str) -> dict:
         """Forget a scan and free its arrays: the bytes released."""

@@ -12,6 +12,8 @@ import { createDownloads } from './ui/downloads.js';
 import { createFileDrop } from './ui/file-drop.js';
 import { createModelPicker } from './ui/model-picker.js';
 import { createNotices } from './ui/notices.js';
+import { createOwnModel } from './ui/own-model.js';
+import { createProbabilityPanel } from './ui/probability.js';
 import { createProgress } from './ui/progress.js';
 import { createRunSummary } from './ui/run-summary.js';
 import { createStatsTable } from './ui/stats-table.js';
@@ -75,16 +77,18 @@ export function createApp(root, segmenter, settings) {
   const { status, progress, picker, viewer, runButton, cancelButton } = parts;
   const state = { ready: false, running: false, opening: 0, file: null, scan: null, results: new Map(), abort: null };
   $('file-input').accept = [...IMAGE_EXTENSIONS, '.gz'].join(',');
+  parts.probability = createProbabilityPanel({ container: $('probability'), stats: parts.stats, viewer });
 
   function refresh() {
     runButton.disabled = !(state.ready && state.scan && !state.running && picker.selected());
     cancelButton.disabled = !state.running;
     picker.setEnabled(!state.running);
     fileDrop.setEnabled(!state.running);
+    parts.ownModel?.setEnabled(state.ready && !state.running);
   }
 
   function clearResults() {
-    for (const part of [parts.stats, parts.downloads, parts.notices, parts.warnings, parts.summary]) part.clear();
+    for (const part of [parts.stats, parts.downloads, parts.notices, parts.warnings, parts.summary, parts.probability]) part.clear();
     viewer.clearLabels();
     state.results.clear();
   }
@@ -135,7 +139,9 @@ export function createApp(root, segmenter, settings) {
     parts.summary.show(result);
     parts.about.setBackend(result.backend);
     status.set('done', `Done in ${seconds.toFixed(1)} s: ${state.scan.name} segmented with ${card.title ?? card.id}.`);
-    viewer.showLabels(result.labelsNifti, result.maskName, card.classes);
+    if (result.kind === 'image') viewer.showImage(result.labelsNifti, result.maskName);
+    else viewer.showLabels(result.labelsNifti, result.maskName, card.classes);
+    parts.probability.show(result, card);
   }
 
   async function run() {
@@ -184,6 +190,15 @@ export function createApp(root, segmenter, settings) {
     refresh();
   }
 
+  parts.ownModel = createOwnModel({
+    container: $('own-model-panel'), segmenter, onError: fail,
+    onBusy: (text) => status.set('loading', text),
+    onAdded: (card) => {
+      picker.setModels(segmenter.models, card.id);
+      status.set('idle', `Your model ${card.title ?? card.id} passed the checks. ${idleMessage()}`);
+      refresh();
+    },
+  });
   runButton.addEventListener('click', run);
   cancelButton.addEventListener('click', () => {
     status.set('running', 'Cancelling after the current step…');

@@ -67,7 +67,7 @@ const HANDLERS = {
     const infer = async (model, data, dims) => {
       const run = await state.engine.run(model, data, dims, report);
       inference.push({ model, provider: run.provider, loadMs: run.loadMs, runMs: run.runMs });
-      return run.labels;
+      return run.outputs; // by kind: labels, probability, image
     };
     const value = unwrap(await state.service.segment(request, { infer, report, cancelled }));
     return { ...value, inference, backend: { ...state.engine.backend } };
@@ -79,6 +79,19 @@ const HANDLERS = {
     scan, a, b, classes_a: classesA, classes_b: classesB ?? null,
   })),
   close: (state, { scan }) => unwrap(state.service.call('close', { scan })),
+  async addModel(state, { card, data }, report) {
+    // The user's model: the card is checked in Python (named field), the ONNX file by ONNX
+    // Runtime Web itself; the bytes stay in this worker's memory only (never cached).
+    const checked = unwrap(state.service.call('add_model', { card }));
+    const flat = flatCard(checked.card);
+    try {
+      await state.engine.addModel(flat, new Uint8Array(data), report);
+    } catch (error) {
+      state.service.call('remove_model', { model: flat.id });
+      throw new WorkerFailure(jsError(error.message, 'model'));
+    }
+    return { card: flat };
+  },
   status: (state) => unwrap(state.service.call('status', {})),
 };
 
