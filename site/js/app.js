@@ -195,6 +195,8 @@ export function createApp(root, segmenter, settings) {
     onBusy: (text) => status.set('loading', text),
     onAdded: (card) => {
       picker.setModels(segmenter.models, card.id);
+      $('model-select').value = card.id; // the user's model becomes the choice
+      $('model-select').dispatchEvent(new Event('change'));
       status.set('idle', `Your model ${card.title ?? card.id} passed the checks. ${idleMessage()}`);
       refresh();
     },

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import config from '../../playwright.config.js';
 import {
-  download, expectState, launchBrowser, niftiGeometry, readStatsTable, startServer, waitForState,
+  download, expectState, launchBrowser, niftiGeometry, readStatsTable, readStatus, startServer,
+  waitForState,
 } from './helpers.mjs';
 import { writeOwnModels } from './own-models.mjs';
 
@@ -24,10 +25,18 @@ let models;
 const pageErrors = [];
 const inferences = [];
 
-async function addOwnModel(files) {
-  await page.getByTestId('own-model').setInputFiles(files);
-  return waitForState(page, ['idle', 'error'], timeouts.action);
+/** Set files on an input and wait for the page to finish checking them. */
+async function choose(testId, files) {
+  const before = (await readStatus(page)).text;
+  await page.getByTestId(testId).setInputFiles(files);
+  await page.waitForFunction((old) => {
+    const status = document.querySelector('[data-testid="status"]');
+    return status.dataset.state !== 'loading' && status.textContent.trim() !== old;
+  }, before, { timeout: timeouts.action, polling: 100 });
+  return readStatus(page);
 }
+
+const addOwnModel = (files) => choose('own-model', files);
 
 before(async () => {
   fs.mkdirSync(config.artifactDir, { recursive: true });
@@ -41,8 +50,7 @@ before(async () => {
   });
   await page.goto(`${server.origin}/`);
   expectState(await waitForState(page, ['idle', 'error'], timeouts.runtime), 'idle');
-  await page.getByTestId('file-input').setInputFiles(SCAN);
-  expectState(await waitForState(page, ['idle', 'error'], timeouts.action), 'idle');
+  expectState(await choose('file-input', SCAN), 'idle');
 }, { timeout: timeouts.runtime + timeouts.serverStart + 30_000 });
 
 after(async () => {
