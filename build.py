@@ -288,7 +288,8 @@ def service_worker_manifest(out):
     """
     out = Path(out)
     index = json.loads((out / "models" / "index.json").read_text())
-    models = {f"models/{card['onnx']['file']}": card["onnx"]["sha256"] for card in index["models"]}
+    onnx = [card["runtime"]["onnx"] for card in index["models"]]
+    models = {f"models/{entry['file']}": entry["sha256"] for entry in onnx}
     skip = set(models) | {SW_FILE} | {p.relative_to(out).as_posix()
                                       for p in compressed_siblings(out)}
     files = {}
@@ -481,7 +482,7 @@ def convert_models(weights, dest):
     convert_all(Path(weights), dest)
     index = json.loads((dest / "index.json").read_text())
     for card in index["models"]:
-        model = dest / card["onnx"]["file"]
+        model = dest / card["runtime"]["onnx"]["file"]
         report(f"{card['id']}: {model.name} ({megabytes(model.stat().st_size)})")
 
 
@@ -504,7 +505,7 @@ def version_info(out, lock, example_name):
         "niivue": npm_version("@niivue/niivue"),
         "wheels": wheels,
         "example": f"example/{example_name}",
-        "models": {card["id"]: card["onnx"]["sha256"] for card in index["models"]},
+        "models": {card["id"]: card["runtime"]["onnx"]["sha256"] for card in index["models"]},
     }
 
 

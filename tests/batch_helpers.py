@@ -3,6 +3,7 @@ pydicom, and a models folder holding a real ONNX thresholding 'model'."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -166,8 +167,7 @@ def threshold_models(folder, model_id="sphere", grid=96):
     onnx.save(model, path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     fake = card(model_id, grid=grid)
-    fake = type(fake).from_dict({**fake.to_dict(), "onnx": {"file": f"{model_id}/model.onnx",
-                                                            "sha256": sha, "output": "labels"}})
+    fake = dataclasses.replace(fake, onnx={"file": f"{model_id}/model.onnx", "sha256": sha})
     (folder / "index.json").write_text(index_to_json([fake]), encoding="utf-8")
     json.loads((folder / "index.json").read_text())
     return folder

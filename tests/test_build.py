@@ -135,8 +135,9 @@ def test_models_match_their_cards_and_version_json(dist):
     version = json.loads((dist / "version.json").read_text())
     assert index["models"], "no models converted"
     for card in index["models"]:
-        assert sha256(dist / "models" / card["onnx"]["file"]) == card["onnx"]["sha256"]
-    assert version["models"] == {c["id"]: c["onnx"]["sha256"] for c in index["models"]}
+        onnx = card["runtime"]["onnx"]
+        assert sha256(dist / "models" / onnx["file"]) == onnx["sha256"]
+    assert version["models"] == {c["id"]: c["runtime"]["onnx"]["sha256"] for c in index["models"]}
 
 
 def test_version_json_names_the_components(dist):

@@ -197,3 +197,47 @@ def test_reverse_axes_permutes_kernel_space(weights_dir):
     for a, b in zip(plain, reversed_, strict=True):
         np.testing.assert_array_equal(b.weight, a.weight.transpose(0, 1, 4, 3, 2))
     assert not np.array_equal(plain[1].weight, reversed_[1].weight)
+
+
+def _softmax(logits):
+    shifted = np.exp(logits - logits.max(axis=0, keepdims=True))
+    return shifted / shifted.sum(axis=0, keepdims=True)
+
+
+@pytest.mark.parametrize(("n_classes", "meaning"), [(2, "foreground"), (21, "confidence"),
+                                                    (3, "confidence")])
+def test_probability_output_matches_float64_softmax(n_classes, meaning):
+    rng = np.random.default_rng(3)
+    hidden = ConvLayer("h", rng.normal(size=(4, 1, 3, 3, 3)).astype(np.float32),
+                       rng.normal(size=4).astype(np.float32), 1, True, "gelu")
+    head = ConvLayer("o", rng.normal(size=(n_classes, 4, 1, 1, 1)).astype(np.float32) * 3,
+                     rng.normal(size=n_classes).astype(np.float32), 1, False, "linear")
+    volume = rng.random((9, 10, 11)).astype(np.float32)
+    model = onnx_graph.model_bytes([hidden, head], "labels", probability=meaning)
+    labels, prob = _session(model).run(None, {"input": volume[None, None]})
+    soft = _softmax(meshnet_forward([hidden, head], volume).astype(np.float64))
+    expected = soft[1] if meaning == "foreground" else soft.max(axis=0)
+    assert prob.dtype == np.float32 and prob.shape == (1, *volume.shape)
+    assert np.abs(prob[0] - expected).max() < 1e-5
+    assert np.array_equal(labels[0], soft.argmax(axis=0))
+    plain = _run(onnx_graph.model_bytes([hidden, head], "labels"), volume)
+    assert np.array_equal(labels[0], plain)  # the extra output leaves the labels alone
+
+
+def test_confidence_head_holds_no_class_volume(converted):
+    """model21_104class: every tensor after the hidden layers has <= ARGMAX_CHUNK channels."""
+    import onnx
+
+    out, cards = converted
+    card = next(c for c in cards if c.id == "model21_104class")
+    assert card.output("probability") == {"name": "probability", "kind": "probability",
+                                          "meaning": "confidence"}
+    model = onnx.shape_inference.infer_shapes(onnx.load(out / "model21_104class" / "model.onnx"))
+    assert [o.name for o in model.graph.output] == ["labels", "probability"]
+    channels = [v.type.tensor_type.shape.dim[1].dim_value for v in model.graph.value_info
+                if len(v.type.tensor_type.shape.dim) == 5]
+    assert channels and max(channels) == card.channels < card.n_classes
+    assert sum(c == onnx_graph.ARGMAX_CHUNK for c in channels) >= 13
+    assert sum(node.op_type == "Exp" for node in model.graph.node) == 13 + 12
+    two = next(c for c in cards if c.id == "mindgrab")
+    assert two.output("probability")["meaning"] == "foreground"

@@ -63,9 +63,19 @@ def test_normalise_quantile_is_not_clipped():
     assert out.max() > 1.0 and out.dtype == np.float32
 
 
+def test_normalise_zscore_none_and_quantile_parameters():
+    data = np.arange(100.0)
+    z = normalise(data, "zscore")
+    assert abs(float(z.mean())) < 1e-5 and abs(float(z.std()) - 1) < 1e-5
+    assert np.array_equal(normalise(data, "none"), data.astype(np.float32))
+    out = normalise(data, "quantile", {"low": 0.1, "high": 0.9})
+    q10, q90 = np.quantile(data, (0.1, 0.9))
+    np.testing.assert_allclose(out, (data - q10) / (q90 - q10), rtol=1e-6, atol=1e-6)
+
+
 def test_normalise_errors():
     with pytest.raises(ValueError, match="minmax, quantile"):
-        normalise(np.arange(8.0), "zscore")
+        normalise(np.arange(8.0), "zscale")
     with pytest.raises(ValueError, match="no contrast"):
         normalise(np.ones(8), "minmax")
 

@@ -342,7 +342,7 @@ def reference_check(scan: Path, model: str, models_dir: str | None, weights_dir:
     cards = _cards(args)
     runner = OnnxRunner(args.models, cards, threads=threads)
     tensor = [t for m, t in pipeline_tensors(scan, model, cards, runner) if m == model][-1]
-    native = runner(model, tensor)
+    native = runner.labels(model, tensor)
     started = time.perf_counter()
     scores = meshnet_forward(load_network(weights_dir, model).layers, tensor[0, 0])
     labels = np.argmax(scores, axis=0)

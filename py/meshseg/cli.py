@@ -18,7 +18,8 @@ from pathlib import Path
 from meshseg import __version__
 from meshseg.batch.cli import add_parser as add_batch_parser
 from meshseg.driver import run
-from meshseg.errors import MeshSegError
+from meshseg.errors import MeshSegError, OptionError
+from meshseg.label_image import to_nifti_bytes
 from meshseg.models.index import read_index
 from meshseg.options import SegmentOptions
 from meshseg.session import ScanSession
@@ -52,10 +53,19 @@ def _line(text: str) -> None:
 
 def segment(args) -> int:
     """Segment one scan and write the label image (and optionally the stats)."""
-    cards = _cards(args)
     from meshseg.inference import OnnxRunner
 
+    own = _own_model(args)
+    cards = {own[0].id: own[0]} if own else _cards(args)
+    if own:
+        args.model = own[0].id
+    elif not args.model:
+        raise OptionError("model", "give --model ID, or --model-file M.onnx with --card C.json.")
+    card = cards.get(args.model)
+    _check_probability_flags(args, card)
     runner = OnnxRunner(args.models, cards, threads=args.threads)
+    if own:
+        runner.add_model(*own)
     options = SegmentOptions(space=args.space, resample=args.resample,
                              largest_component=not args.keep_all_components,
                              clean_classes=args.clean_classes)
@@ -64,12 +74,65 @@ def segment(args) -> int:
     progress.note(f"load: Reading {name}")
     job = ScanSession.open(Path(args.input).read_bytes(), name).job(cards, args.model, options)
     result = run(job, _announce_inference(runner, progress), progress)
+    if args.threshold is not None:
+        result = rethreshold(result, card, args.threshold)
     Path(args.output).write_bytes(result.mask_bytes)
+    if args.probability:
+        Path(args.probability).write_bytes(result.probability_bytes(args.probability_dtype))
+        progress.note(f"wrote {args.probability} ({result.probability_meaning} probability, "
+                      f"{args.probability_dtype})")
+    if args.model_grid_output:
+        Path(args.model_grid_output).write_bytes(to_nifti_bytes(result.model_image))
     _write_stats(args.stats, result)
     progress.finish(result, args.output)
     for warning in result.warnings:
         _line(f"WARNING: {args.input}: {warning}")
     return 3 if args.strict and result.warnings else 0
+
+
+def _own_model(args):
+    """(card, path) of --model-file/--card, checked; None without them."""
+    if not args.model_file and not args.card:
+        return None
+    if not (args.model_file and args.card):
+        raise OptionError("model-file", "--model-file and --card go together.")
+    from meshseg.own_model import load_own_model
+
+    return load_own_model(args.model_file, args.card)
+
+
+def _check_probability_flags(args, card) -> None:
+    if card is None:
+        return  # the job names the unknown model
+    prob = card.output("probability")
+    if args.probability and prob is None:
+        raise OptionError("probability", f"model {card.id} declares no probability output.")
+    if args.threshold is not None:
+        if prob is None or prob["meaning"] != "foreground":
+            raise OptionError("threshold", f"--threshold needs a two-class model with a "
+                              f"foreground probability; {card.id} has none.")
+        if not 0 < args.threshold < 1:
+            raise OptionError("threshold", "--threshold must lie strictly between 0 and 1.")
+    if args.model_grid_output and card.kind != "image":
+        raise OptionError("model-grid-output", "--model-grid-output is for image-to-image "
+                          "models.")
+
+
+def rethreshold(result, card, level: float):
+    """`result` with its labels = foreground probability >= `level` (and their volumes)."""
+    import dataclasses
+
+    from meshseg.label_image import label_image
+    from meshseg.probability import threshold
+    from meshseg.stats import label_stats, stats_csv, stats_json
+
+    labels = threshold(result.probability.dataobj, level)
+    image = label_image(labels, result.image)
+    rows = label_stats(labels, image.affine, card.classes)
+    meta = {"file": result.scan_info.get("name", ""), "model": card.id, "space": result.space,
+            "threshold": level}
+    return dataclasses.replace(result, image=image, stats=rows, stats_csv=stats_csv(rows),
+                               stats_json=stats_json(rows, meta))
 
 
 def models(args) -> int:
@@ -148,8 +211,20 @@ def _parser() -> argparse.ArgumentParser:
 
     seg = sub.add_parser("segment", help="segment a scan")
     seg.add_argument("input", help="NIfTI (.nii, .nii.gz) or MGH/MGZ scan")
-    seg.add_argument("-m", "--model", required=True, help="model id (see `meshseg models`)")
-    seg.add_argument("-o", "--output", required=True, help="label image to write (.nii.gz)")
+    seg.add_argument("-m", "--model", help="model id (see `meshseg models`)")
+    seg.add_argument("-o", "--output", required=True,
+                     help="label image (or an image model's output) to write (.nii.gz)")
+    seg.add_argument("--model-file", help="your own ONNX model (with --card)")
+    seg.add_argument("--card", help="its model card, version 2 (docs/model-card.schema.json)")
+    seg.add_argument("--probability", metavar="OUT",
+                     help="write the probability (two-class models: foreground; others: "
+                          "confidence) on the output grid (.nii.gz)")
+    seg.add_argument("--probability-dtype", choices=("float32", "uint8"), default="float32",
+                     help="float32, or uint8 with scl_slope 1/255")
+    seg.add_argument("--threshold", type=float,
+                     help="two-class models: labels = foreground probability >= T")
+    seg.add_argument("--model-grid-output", metavar="OUT",
+                     help="image-to-image models: also write the output on the model grid")
     seg.add_argument("--stats", help="write per-label volumes (.csv, or .json)")
     seg.add_argument("--space", choices=("native", "conformed"), default=SegmentOptions.space)
     seg.add_argument("--resample", choices=("majority", "nearest"),

@@ -22,7 +22,10 @@ class Progress:
 
 @dataclass(frozen=True)
 class Infer:
-    """Run model `model_id` on `tensor` (float32, [1, 1, D, H, W]) and answer with labels.
+    """Run model `model_id` on `tensor` (float32, [1, 1, D, H, W]) and answer with its outputs.
+
+    The answer is a dict of the card's declared outputs (``outputs``: name and kind),
+    keyed by ONNX name or by kind, or plain uint8 labels (bytes-like or array).
 
     ``work`` is the job's record of this inference; the driver's measured seconds
     are added to it when it answers.
@@ -34,6 +37,7 @@ class Infer:
     steps: int
     stage: str
     work: dict = field(repr=False)
+    outputs: list = field(default_factory=list, repr=False)
     kind: str = "infer"
 
     @property
@@ -66,6 +70,12 @@ class Result:
     scan_info: dict
     work: list[dict] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
+    kind: str = "labels"
+    probability: object = field(default=None, repr=False)
+    probability_meaning: str | None = None
+    uncertainty: dict | None = None
+    model_probability: object = field(default=None, repr=False)
+    model_image: object = field(default=None, repr=False)
 
     @property
     def labels(self) -> np.ndarray:
@@ -85,6 +95,24 @@ class Result:
         """The label image as uncompressed .nii bytes."""
         return to_nifti_bytes(self.image, gzip=False)
 
+    @property
+    def probability_name(self) -> str | None:
+        """File name of the probability image (``..._probability.nii.gz``), if any."""
+        if self.probability is None:
+            return None
+        return self.mask_name.replace("_labels.nii.gz", "_probability.nii.gz")
+
+    def probability_bytes(self, dtype: str = "float32", gzip: bool = True) -> bytes | None:
+        """The probability image (float32, or uint8 with scl_slope 1/255) as NIfTI bytes."""
+        if self.probability is None:
+            return None
+        if dtype == "float32":
+            return to_nifti_bytes(self.probability, gzip=gzip)
+        from meshseg.probability import probability_image
+
+        data = np.asanyarray(self.probability.dataobj)
+        return to_nifti_bytes(probability_image(data, self.probability, dtype), gzip=gzip)
+
     def to_dict(self) -> dict:
         """JSON-able summary (no bytes, no arrays)."""
         return {
@@ -92,6 +120,8 @@ class Result:
             "stats": self.stats, "notices": self.notices, "warnings": self.warnings,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "scan_info": self.scan_info, "work": self.work, "reused": self.reused,
+            "kind": self.kind, "probability": self.probability_meaning,
+            "uncertainty": self.uncertainty,
         }
 
 

@@ -14,7 +14,7 @@ OPTIMISATION_LEVELS = ("disable", "basic", "extended", "all")
 
 
 class OnnxRunner:
-    """Runs converted MeshNet models (labels variant) with onnxruntime on the CPU.
+    """Runs ONNX models with onnxruntime on the CPU, fetching the card's declared outputs.
 
     Parameters
     ----------
@@ -37,6 +37,7 @@ class OnnxRunner:
         self.threads = threads or os.cpu_count() or 1
         self.optimisation = optimisation
         self._sessions: dict = {}
+        self._paths: dict = {}
 
     def info(self) -> dict:
         """What runs the models: provider, threads, optimisation, onnxruntime version."""
@@ -51,10 +52,31 @@ class OnnxRunner:
             self._sessions[model_id] = self._open(model_id)
         return self._sessions[model_id]
 
-    def __call__(self, model_id: str, tensor: np.ndarray) -> np.ndarray:
-        """Labels (uint8, [D, H, W]) of `tensor` (float32, [1, 1, D, H, W])."""
+    def add_model(self, card: ModelCard, path) -> None:
+        """A model outside the models folder (a user's own): its card and ONNX file."""
+        self.cards = {**self.cards, card.id: card}
+        self._paths[card.id] = Path(path)
+        self._sessions.pop(card.id, None)
+
+    def __call__(self, model_id: str, tensor: np.ndarray) -> dict[str, np.ndarray]:
+        """The card's declared outputs of `tensor` (float32, [1, 1, D, H, W]) by kind:
+        ``labels`` (uint8 [D, H, W]), ``probability`` / ``image`` (float32 [D, H, W])."""
+        card = self.cards[model_id]
         session = self.session(model_id)
-        (labels,) = session.run(None, {session.get_inputs()[0].name: tensor})
+        names = [o["name"] for o in card.outputs]
+        input_name = card.onnx.get("input") or session.get_inputs()[0].name
+        values = session.run(names, {input_name: tensor})
+        shape = tensor.shape[2:]
+        return {o["kind"]: value.reshape(shape) for o, value in zip(card.outputs, values,
+                                                                      strict=True)}
+
+    def labels(self, model_id: str, tensor: np.ndarray) -> np.ndarray:
+        """Labels only (uint8, [D, H, W])."""
+        card = self.cards[model_id]
+        session = self.session(model_id)
+        name = card.output("labels")["name"]
+        input_name = card.onnx.get("input") or session.get_inputs()[0].name
+        (labels,) = session.run([name], {input_name: tensor})
         return labels.reshape(tensor.shape[2:])
 
     def _open(self, model_id: str):
@@ -63,7 +85,8 @@ class OnnxRunner:
         card = self.cards.get(model_id)
         if card is None:
             raise ModelError(f"unknown model {model_id!r}")
-        path = self.models_dir / card.onnx.get("file", f"{model_id}/model.onnx")
+        path = self._paths.get(model_id) or self.models_dir / card.onnx.get(
+            "file", f"{model_id}/model.onnx")
         if not path.is_file():
             raise ModelError(f"{path}: model file missing; run `python -m meshseg convert`.")
         options = ort.SessionOptions()

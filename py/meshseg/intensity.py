@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-NORMALISATIONS = ("minmax", "quantile")
+NORMALISATIONS = ("minmax", "quantile", "zscore", "none")
 
 
 def scale_to_uint8(data, percentile=99.9) -> np.ndarray:
@@ -52,16 +52,20 @@ def scale_to_uint8(data, percentile=99.9) -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def normalise(data, method) -> np.ndarray:
+def normalise(data, method, parameters=None) -> np.ndarray:
     """Normalise a volume to about 0..1.
 
     Parameters
     ----------
     data : array
         The volume (usually the uint8 output of :func:`scale_to_uint8`).
-    method : {"minmax", "quantile"}
+    method : {"minmax", "quantile", "zscore", "none"}
         ``"minmax"``: ``(x - min) / (max - min)``. ``"quantile"``:
-        ``(x - q05) / (q95 - q05)`` over the whole volume, not clipped.
+        ``(x - q_low) / (q_high - q_low)`` over the whole volume, not clipped
+        (``low`` 0.05, ``high`` 0.95 unless `parameters` say otherwise).
+        ``"zscore"``: ``(x - mean) / std``. ``"none"``: float32 copy.
+    parameters : dict, optional
+        The card's ``runtime.normalisation.parameters``.
 
     Returns
     -------
@@ -76,10 +80,17 @@ def normalise(data, method) -> np.ndarray:
         allowed = ", ".join(NORMALISATIONS)
         raise ValueError(f"unknown normalisation {method!r}: use one of {allowed}")
     data = np.asarray(data)
+    parameters = parameters or {}
+    if method == "none":
+        return data.astype(np.float32, copy=True)
     if method == "minmax":
         low, high = float(data.min()), float(data.max())
+    elif method == "zscore":
+        mean = float(data.mean(dtype=np.float64))
+        low, high = mean, mean + float(data.std(dtype=np.float64))
     else:
-        low, high = (float(q) for q in np.quantile(data, (0.05, 0.95)))
+        qs = (parameters.get("low", 0.05), parameters.get("high", 0.95))
+        low, high = (float(q) for q in np.quantile(data, qs))
     if not high > low:
         raise ValueError(
             f"cannot normalise with {method!r}: the image's reference intensities are equal "

@@ -30,10 +30,13 @@ from meshseg.models.card import ModelCard
 from meshseg.options import SegmentOptions
 from meshseg.plausibility import result_warnings
 from meshseg.postprocess import clean_classes, largest_component
+from meshseg.probability import LOW_CONFIDENCE, float_image, low_confidence_share, to_native
 from meshseg.resample_labels import labels_to_native
 from meshseg.session import Conformed, ScanSession
 from meshseg.stats import label_stats, stats_csv, stats_json
 from meshseg.tiling import Tile, plan_tiles
+
+IMAGE_SUFFIX = "_image.nii.gz"
 
 __all__ = ["Job", "Progress", "Infer", "Done", "Result", "open_job", "run_job"]
 
@@ -85,7 +88,7 @@ class Job:
             How long the driver took to answer it (added to that stage's time).
         """
         if self._pending is not None:
-            labels = _as_labels(labels, self._pending)
+            labels = _as_outputs(labels, self._pending)
             self._charge_inference(self._pending, seconds)
         elif labels is not None:
             raise ValueError("labels were given, but the job did not ask for inference")
@@ -156,7 +159,7 @@ def _run(session: ScanSession, card: ModelCard, cards: dict, options: SegmentOpt
         box = pad_box(unpadded, card.crop_padding, conformed.volume.shape)
 
     yield Progress("normalise", f"Normalising intensities ({card.normalisation})")
-    normalised = _normalised(conformed.volume, card.normalisation, session.name)
+    normalised = _normalised(conformed.volume, card, session.name)
     if options.crop and card.crop and box is None:
         box = _intensity_box(normalised, card)
     region = None if box is None else crop_region(box, card.crop_context, normalised.shape)
@@ -164,15 +167,19 @@ def _run(session: ScanSession, card: ModelCard, cards: dict, options: SegmentOpt
     del normalised
 
     yield Progress("inference", f"Running {card.title} on {_shape_text(tensor.shape[2:])} voxels")
-    labels = yield from _infer(card, tensor, (steps, steps), "inference", work, options.tile_mb)
+    outputs = yield from _infer(card, tensor, (steps, steps), "inference", work, options.tile_mb)
     del tensor
     if region is not None:
-        labels = paste(np.ascontiguousarray(labels[region.core_in_outer]), region.core,
-                       conformed.grid.shape)
+        outputs = {key: _paste(value, region, conformed.grid.shape, _outside(card, key))
+                   for key, value in outputs.items()}
 
-    yield Progress("postprocess", "Cleaning up labels")
-    labels = _postprocess(labels, options)
-    result = yield from _output(session, conformed, labels, card, options)
+    if card.kind == "image":
+        result = yield from _image_output(session, conformed, outputs["image"], card, options)
+    else:
+        yield Progress("postprocess", "Cleaning up labels")
+        labels = _postprocess(outputs["labels"], options)
+        result = yield from _output(session, conformed, labels, card, options,
+                                    outputs.get("probability"))
     result.timings, result.work, result.reused = timings, work, reused
     result.notices = list(scan.notices)
     return result
@@ -180,7 +187,9 @@ def _run(session: ScanSession, card: ModelCard, cards: dict, options: SegmentOpt
 
 def _infer(card: ModelCard, tensor: np.ndarray, step: tuple[int, int], stage: str, work: list,
            tile_mb):
-    """Labels of `tensor`, in exact overlapping tiles when one pass would hold too much.
+    """The model's outputs on `tensor` (``{"labels": uint8, "probability": float32}`` or
+    ``{"image": float32}``, each [D, H, W]), in exact overlapping tiles when one pass
+    would hold too much.
 
     `step` is (this inference, inferences in the job): the pre-model is step 1 of 2.
     """
@@ -188,17 +197,35 @@ def _infer(card: ModelCard, tensor: np.ndarray, step: tuple[int, int], stage: st
     tiles = _plan(card, shape, tile_mb)
     if len(tiles) == 1:
         work.append(_work(card, shape))
-        return (yield Infer(card.id, tensor, *step, stage, work[-1]))
-    labels = np.zeros(shape, dtype=np.uint8)
+        return (yield Infer(card.id, tensor, *step, stage, work[-1], card.outputs))
+    merged: dict = {}
     for number, tile in enumerate(tiles, start=1):
         part = np.ascontiguousarray(tensor[(0, 0) + tile.outer])[None, None]
         yield Progress(stage, f"Running {card.title}, part {number} of {len(tiles)} "
                        f"({_shape_text(part.shape[2:])} voxels)",
                        fraction=(number - 1) / len(tiles))
         work.append(_work(card, part.shape[2:]))
-        answer = yield Infer(card.id, part, *step, stage, work[-1])
-        labels[tile.core] = answer[tile.core_in_outer]
-    return labels
+        answer = yield Infer(card.id, part, *step, stage, work[-1], card.outputs)
+        for key, value in answer.items():
+            if key not in merged:
+                merged[key] = np.zeros(shape, dtype=value.dtype)
+            merged[key][tile.core] = value[tile.core_in_outer]
+    return merged
+
+
+def _outside(card: ModelCard, key: str) -> float:
+    """Value of an output outside the crop box: background, or full confidence."""
+    prob = card.output("probability")
+    return 1.0 if key == "probability" and prob and prob["meaning"] == "confidence" else 0.0
+
+
+def _paste(value: np.ndarray, region: Tile, shape, outside: float) -> np.ndarray:
+    core = np.ascontiguousarray(value[region.core_in_outer])
+    if value.dtype == np.uint8 and outside == 0:
+        return paste(core, region.core, shape)
+    full = np.full(shape, outside, dtype=value.dtype)
+    full[region.core] = core
+    return full
 
 
 def _plan(card: ModelCard, shape, tile_mb) -> list[Tile]:
@@ -233,11 +260,12 @@ def crop_region(box, context: int, shape) -> Tile:
 def _pre_model_box(volume, pre: ModelCard, name: str, work: list, tile_mb):
     """Run the brain-mask pre-model; the (unpadded) box around its largest component."""
     yield Progress("normalise", f"Normalising intensities for {pre.title} ({pre.normalisation})")
-    tensor = _tensor(_normalised(volume, pre.normalisation, name))
+    tensor = _tensor(_normalised(volume, pre, name))
     yield Progress("premodel", f"Finding the brain with {pre.title}")
-    mask = yield from _infer(pre, tensor, (1, 2), "premodel", work, tile_mb)
+    outputs = yield from _infer(pre, tensor, (1, 2), "premodel", work, tile_mb)
     del tensor
-    mask = largest_component((mask != 0).astype(np.uint8))
+    mask = largest_component((outputs["labels"] != 0).astype(np.uint8))
+    del outputs
     if not mask.any():
         raise InputImageError(
             name, f"the brain-mask model {pre.id} found no brain in this image.",
@@ -246,16 +274,25 @@ def _pre_model_box(volume, pre: ModelCard, name: str, work: list, tile_mb):
 
 
 def _output(session: ScanSession, conformed: Conformed, labels, card: ModelCard,
-            options: SegmentOptions):
+            options: SegmentOptions, probability=None):
     scan = session.scan
+    prob_img = None
+    meaning = card.output("probability")["meaning"] if probability is not None else None
     if options.space == "native":
         yield Progress("native", "Mapping labels back to the scan's own grid")
         out_labels = labels_to_native(labels, conformed.grid.affine, scan.image.shape[:3],
                                       scan.image.affine, method=options.resample)
         out_img = label_image(out_labels, scan.image)
+        if probability is not None:
+            outside = 1.0 if meaning == "confidence" else 0.0
+            native = to_native(probability, conformed.grid.affine, scan.image.shape[:3],
+                               scan.image.affine, outside)
+            prob_img = float_image(native, scan.image, "estimate")
     else:
         yield Progress("native", "Writing labels on the model grid")
         out_img = label_image(labels, conformed.grid)
+        if probability is not None:
+            prob_img = float_image(probability, conformed.grid, "estimate")
     yield Progress("stats", "Measuring volumes")
     out_labels = np.asanyarray(out_img.dataobj)
     rows = label_stats(out_labels, out_img.affine, card.classes)
@@ -263,16 +300,42 @@ def _output(session: ScanSession, conformed: Conformed, labels, card: ModelCard,
                                model_affine=conformed.grid.affine)
     meta = {"file": scan.name, "model": card.id, "space": options.space,
             "onnx_sha256": card.onnx.get("sha256", "")}
+    uncertainty = None
+    if meaning == "confidence":
+        share = low_confidence_share(np.asanyarray(prob_img.dataobj), out_labels)
+        uncertainty = {"lowConfidenceShare": round(share, 6), "below": LOW_CONFIDENCE}
     return Result(
         model_id=card.id, space=options.space, mask_name=mask_name(scan.name, card.id),
         image=out_img, stats=rows, stats_csv=stats_csv(rows), stats_json=stats_json(rows, meta),
         notices=list(scan.notices), warnings=warnings, timings={}, scan_info=session.info(),
+        probability=prob_img, probability_meaning=meaning, uncertainty=uncertainty,
+        model_probability=probability,
     )
 
 
-def _normalised(volume: np.ndarray, method: str, name: str) -> np.ndarray:
+def _image_output(session: ScanSession, conformed: Conformed, volume, card: ModelCard,
+                  options: SegmentOptions):
+    """An image-to-image model's output: on the input's grid (trilinear) and the model grid."""
+    scan = session.scan
+    model_img = float_image(volume, conformed.grid)
+    if options.space == "native":
+        yield Progress("native", "Mapping the output image to the scan's own grid")
+        out_img = float_image(to_native(volume, conformed.grid.affine, scan.image.shape[:3],
+                                        scan.image.affine), scan.image)
+    else:
+        yield Progress("native", "Writing the output image on the model grid")
+        out_img = model_img
+    yield Progress("stats", "Summarising the output image")
+    return Result(
+        model_id=card.id, space=options.space,
+        mask_name=f"{image_stem(scan.name)}_{card.id}{IMAGE_SUFFIX}", image=out_img,
+        stats=[], stats_csv="", stats_json="[]", notices=list(scan.notices), warnings=[],
+        timings={}, scan_info=session.info(), kind="image", model_image=model_img)
+
+
+def _normalised(volume: np.ndarray, card: ModelCard, name: str) -> np.ndarray:
     try:
-        return normalise(volume, method)
+        return normalise(volume, card.normalisation, card.normalisation_parameters)
     except ValueError as err:
         raise InputImageError(name, f"its intensities cannot be normalised: {err}",
                               "Is the image blank inside the model's field of view?") from err
@@ -316,16 +379,49 @@ def _postprocess(labels: np.ndarray, options: SegmentOptions) -> np.ndarray:
     return labels
 
 
-def _as_labels(labels, request: Infer) -> np.ndarray:
+OUTPUT_DTYPES = {"labels": np.uint8, "probability": np.float32, "image": np.float32}
+
+
+def _as_outputs(answer, request: Infer) -> dict:
+    """The driver's answer as ``{kind: array [D, H, W]}``.
+
+    The answer is a dict of named outputs (by output kind, or by the ONNX output names
+    the card declares), or plain labels (bytes-like or array) as before version 2.
+    """
+    if answer is None:
+        raise ValueError(f"model {request.model_id}: outputs expected, got nothing")
+    if hasattr(answer, "to_py"):  # a JS object that Pyodide did not convert
+        answer = answer.to_py()
+    if not isinstance(answer, dict):
+        answer = {"labels": answer}
+    names = {o["name"]: o["kind"] for o in request.outputs}
+    out = {}
+    for key, value in answer.items():
+        kind = names.get(key, key)
+        if kind not in OUTPUT_DTYPES or value is None:
+            continue
+        out[kind] = _as_array(value, kind, request)
+    if not out:
+        raise ModelError(f"model {request.model_id}: none of its declared outputs came back.")
+    return out
+
+
+def _as_array(value, kind: str, request: Infer) -> np.ndarray:
     shape = request.shape[2:]
-    if labels is None:
-        raise ValueError(f"model {request.model_id}: labels expected, got nothing")
-    array = np.asarray(labels) if isinstance(labels, np.ndarray) else np.frombuffer(
-        labels, dtype=np.uint8)
+    dtype = OUTPUT_DTYPES[kind]
+    if hasattr(value, "to_py"):
+        value = value.to_py()
+    if isinstance(value, np.ndarray):
+        array = value
+    else:
+        array = np.frombuffer(value, dtype=np.uint8 if kind == "labels" else np.float32)
     if array.size != int(np.prod(shape)):
-        raise ModelError(f"model {request.model_id}: returned {array.size} labels, "
+        raise ModelError(f"model {request.model_id}: returned {array.size} {kind} values, "
                          f"expected {int(np.prod(shape))} for a {shape} input.")
-    return array.astype(np.uint8, copy=False).reshape(shape)
+    if kind == "labels" and array.dtype.kind == "f":
+        raise ModelError(f"model {request.model_id}: its labels output is {array.dtype}, "
+                         "expected integers.")
+    return array.astype(dtype, copy=False).reshape(shape)
 
 
 def _checked(cards: dict, model_id: str, options):

@@ -26,7 +26,8 @@ from meshseg.resample_labels import labels_to_native
 from meshseg.session import ScanSession
 from meshseg.stats import label_stats, stats_csv, stats_json
 
-CALLS = ("open", "viewer_image", "measure", "save", "reference", "compare", "close", "status")
+CALLS = ("open", "viewer_image", "measure", "save", "reference", "compare", "close", "status",
+         "add_model", "remove_model")
 #: Largest volume handed to a viewer; larger scans are shown at a stride (same world space).
 VIEWER_MAX_VOXELS = 256**3
 
@@ -45,6 +46,7 @@ class Service:
                       for k, v in dict(cards).items()}
         self._sessions: dict[str, ScanSession] = {}
         self._opened = 0
+        self._own: set[str] = set()
 
     def call(self, name: str, kwargs: dict) -> dict:
         """Run one of :data:`CALLS` with keyword arguments; the answer or the error, as data."""
@@ -114,6 +116,27 @@ class Service:
         return {"rows": rows, "csv": comparison_csv(rows), "classes": list(DIFFERENCE_CLASSES),
                 "differenceNifti": to_nifti_bytes(diff, gzip=False)}
 
+    def add_model(self, card: dict) -> dict:
+        """Check and register a user's version 2 card (``own_model.read_card``): its dict."""
+        import json
+
+        from meshseg.own_model import OwnModelError, read_card
+
+        model = read_card(json.dumps(dict(card)), "card.json")
+        if model.id in self.cards and model.id not in self._own:
+            raise OwnModelError("card", f"model card {model.id}: id: a bundled model has this "
+                                "id; choose another.")
+        self.cards[model.id] = model
+        self._own.add(model.id)
+        return {"card": model.to_dict()}
+
+    def remove_model(self, model: str) -> dict:
+        """Forget a user's model (after its ONNX file failed the checks)."""
+        if model in self._own:
+            self._own.discard(model)
+            self.cards.pop(model, None)
+        return {"model": model}
+
     def close(self, scan: str) -> dict:
         """Forget a scan and free its arrays: the bytes released."""
         session = self._sessions.pop(scan, None)
@@ -150,6 +173,8 @@ def viewer_copy(image, max_voxels: int = VIEWER_MAX_VOXELS):
     >>> small = viewer_copy(big)
     >>> small.shape, str(small.get_data_dtype()), float(small.affine[0, 0])
     ((256, 256, 150), 'float32', 2.0)
+    >>> viewer_copy(small) is small
+    True
     """
     data = np.asanyarray(image.dataobj)
     step = 1
@@ -167,8 +192,28 @@ def viewer_copy(image, max_voxels: int = VIEWER_MAX_VOXELS):
 
 
 def result_payload(result) -> dict:
-    """A job's result as the page receives it (typed ``SegmentResult`` in site/js/types.js)."""
-    return {
+    """A job's result as the page receives it (typed ``SegmentResult`` in site/js/types.js).
+
+    With a probability output: ``probabilityNifti`` (uncompressed, on the mask's grid,
+    for the viewer and the threshold slider: float32 for a foreground probability,
+    uint8 with scl_slope 1/255 for a confidence) and ``probability`` (.nii.gz to
+    download, same encodings). An image-to-image model's ``mask``/``labelsNifti`` are
+    its float32 output image, and ``modelImage`` is it on the model grid (.nii.gz).
+    """
+    extra = {"kind": result.kind, "probabilityMeaning": result.probability_meaning,
+             "uncertainty": result.uncertainty}
+    if result.probability is not None:
+        dtype = "float32" if result.probability_meaning == "foreground" else "uint8"
+        extra.update(probabilityName=result.probability_name,
+                     probability=result.probability_bytes(dtype),
+                     probabilityNifti=result.probability_bytes(dtype, gzip=False))
+    if result.model_image is not None:
+        extra.update(modelImage=to_nifti_bytes(result.model_image),
+                     modelImageName=result.mask_name.replace(".nii.gz", "_model_grid.nii.gz"))
+    shown = viewer_copy(result.image)
+    if shown is not result.image:  # a scan over VIEWER_MAX_VOXELS: the viewer gets a strided copy
+        extra["viewerLabelsNifti"] = to_nifti_bytes(shown, gzip=False)
+    return {**extra,
         "model": result.model_id, "space": result.space, "maskName": result.mask_name,
         "mask": result.mask_bytes, "labelsNifti": result.nifti_bytes(),
         "stats": result.stats, "statsCsv": result.stats_csv, "statsJson": result.stats_json,

@@ -17,6 +17,8 @@ import { createFileDrop } from './ui/file-drop.js';
 import { createMaskEditor } from './ui/mask-editor.js';
 import { createModelPicker } from './ui/model-picker.js';
 import { createNotices } from './ui/notices.js';
+import { createOwnModel } from './ui/own-model.js';
+import { createProbabilityPanel } from './ui/probability.js';
 import { createProgress } from './ui/progress.js';
 import { createRunSummary } from './ui/run-summary.js';
 import { createStatsTable } from './ui/stats-table.js';
@@ -106,6 +108,7 @@ export function createApp(root, segmenter, settings) {
     },
     onError: (error) => fail(error),
   });
+  parts.probability = createProbabilityPanel({ container: $('probability'), stats: parts.stats, viewer });
 
   function refresh() {
     runButton.disabled = !(state.ready && state.scan && !state.running && picker.selected());
@@ -117,6 +120,7 @@ export function createApp(root, segmenter, settings) {
       ? `A is ${state.current}. Choose B: a second model run on the open scan, or a reference label image.`
       : 'Run a model first; then compare it (A) with a second model or a reference label image (B).');
     $('edit-toggle').disabled = !state.current || state.running;
+    parts.ownModel?.setEnabled(state.ready && !state.running);
   }
 
   /** Save the edited labels (NIfTI order) through Python: the scan's grid, anonymised, intent LABEL. */
@@ -128,7 +132,7 @@ export function createApp(root, segmenter, settings) {
   }
 
   function clearResults() {
-    for (const part of [parts.stats, parts.downloads, parts.notices, parts.warnings, parts.summary]) part.clear();
+    for (const part of [parts.stats, parts.downloads, parts.notices, parts.warnings, parts.summary, parts.probability]) part.clear();
     viewer.clearLabels();
     state.results.clear();
     parts.editor.setTarget(null);
@@ -183,9 +187,11 @@ export function createApp(root, segmenter, settings) {
     parts.summary.show(result);
     parts.about.setBackend(result.backend);
     status.set('done', `Done in ${seconds.toFixed(1)} s: ${state.scan.name} segmented with ${card.title ?? card.id}.`);
-    viewer.showLabels(result.labelsNifti, result.maskName, card.classes);
+    if (result.kind === 'image') viewer.showImage(result.labelsNifti, result.maskName);
+    else viewer.showLabels(result.viewerLabelsNifti ?? result.labelsNifti, result.maskName, card.classes);
+    parts.probability.show(result, card);
     state.current = card.id;
-    parts.editor.setTarget({ labelsNifti: result.labelsNifti, classes: card.classes, title: card.title ?? card.id });
+    parts.editor.setTarget(result.kind === 'image' ? null : { labelsNifti: result.labelsNifti, classes: card.classes, title: card.title ?? card.id });
     parts.compare.setModels(segmenter.models, card.id);
   }
 
@@ -235,6 +241,17 @@ export function createApp(root, segmenter, settings) {
     refresh();
   }
 
+  parts.ownModel = createOwnModel({
+    container: $('own-model-panel'), segmenter, onError: fail,
+    onBusy: (text) => status.set('loading', text),
+    onAdded: (card) => {
+      picker.setModels(segmenter.models, card.id);
+      $('model-select').value = card.id; // the user's model becomes the choice
+      $('model-select').dispatchEvent(new Event('change'));
+      status.set('idle', `Your model ${card.title ?? card.id} passed the checks. ${idleMessage()}`);
+      refresh();
+    },
+  });
   runButton.addEventListener('click', run);
   cancelButton.addEventListener('click', () => {
     status.set('running', 'Cancelling after the current step…');

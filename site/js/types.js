@@ -50,6 +50,8 @@
  * @property {string} maskName `<stem>_<model>_labels.nii.gz`
  * @property {ArrayBuffer} mask the label image, .nii.gz, on the input's grid
  * @property {ArrayBuffer} labelsNifti the same image uncompressed (.nii), for viewers
+ * @property {ArrayBuffer} [viewerLabelsNifti] for a scan over 256³ voxels: the labels at the
+ *   viewer's stride (what the viewer shows; labelsNifti stays full resolution)
  * @property {LabelRow[]} stats per label, background left out
  * @property {string} statsCsv @property {string} statsJson
  * @property {string[]} notices things to know about the input

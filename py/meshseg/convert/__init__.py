@@ -19,7 +19,10 @@ ONNX_FILE = "model.onnx"
 
 
 def convert_model(weights_dir: str | Path, out_dir: str | Path, model_id: str) -> ModelCard:
-    """Convert one model: write ``<out>/<id>/model.onnx`` (labels) and ``card.json``.
+    """Convert one model: write ``<out>/<id>/model.onnx`` and ``card.json``.
+
+    The graph has two outputs: ``labels`` (uint8 arg-max) and ``probability``
+    (float32: foreground softmax for two-class models, confidence otherwise).
 
     Parameters
     ----------
@@ -43,16 +46,27 @@ def convert_model(weights_dir: str | Path, out_dir: str | Path, model_id: str) -
 
     weights_dir, out_dir = Path(weights_dir), Path(out_dir)
     network = load_network(weights_dir, model_id)
-    data = model_bytes(network.layers, "labels", model_id)
+    meaning = probability_meaning(model_id)
+    data = model_bytes(network.layers, "labels", model_id, probability=meaning)
     target = out_dir / model_id
     target.mkdir(parents=True, exist_ok=True)
     (target / ONNX_FILE).write_bytes(data)
     onnx_info = {"file": f"{model_id}/{ONNX_FILE}", "sha256": hashlib.sha256(data).hexdigest(),
-                 "output": "labels", "input": "input", "opset": 17}
+                 "input": "input", "opset": 17,
+                 "outputs": [{"name": "labels", "kind": "labels"},
+                             {"name": "probability", "kind": "probability", "meaning": meaning}]}
     card = build_card(weights_dir, network, onnx_info)
     card_text = json.dumps(card.to_dict(), indent=2) + "\n"
     (target / "card.json").write_text(card_text, encoding="utf-8")
     return card
+
+
+def probability_meaning(model_id: str) -> str:
+    """The catalog's probability output: ``foreground`` (two classes) or ``confidence``."""
+    from meshseg.models import catalog
+
+    facts = catalog.STROKE if model_id == catalog.STROKE["id"] else catalog.MODELS[model_id]
+    return facts["probability"]
 
 
 def convert_all(weights_dir: str | Path, out_dir: str | Path) -> list[ModelCard]:

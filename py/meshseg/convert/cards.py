@@ -83,13 +83,16 @@ def _source(upstream: dict, folder: Path, weights_root: Path, files: dict, extra
 def _card(model_id, facts, upstream, classes, layers, parameters, onnx_info, **fields):
     """A card from catalog facts, upstream facts and the parsed network."""
     network = _network_facts(layers)
+    onnx = {k: v for k, v in onnx_info.items() if k not in ("outputs", "output")}
+    outputs = onnx_info.get("outputs") or [{"name": onnx_info.get("output", "labels"),
+                                            "kind": "labels"}]
     return ModelCard(
         id=model_id, title=facts["title"], task=facts["task"],
         description=facts["description"], classes=classes,
         normalisation=facts["normalisation"], conform=dict(upstream["conform"]),
         pre_model=facts["pre_model"], crop_padding=facts["crop_padding"],
         crop_threshold=facts["crop_threshold"], parameters=parameters,
-        licence=upstream["licence"], onnx=onnx_info, expects=facts["expects"],
+        licence=upstream["licence"], onnx=onnx, outputs=outputs, expects=facts["expects"],
         notes=facts["notes"], **fields, **network,
         crop_context=crop_context(fields["crop"], network["receptive_radius"]))
 

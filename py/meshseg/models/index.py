@@ -8,7 +8,8 @@ from pathlib import Path
 from meshseg.errors import ModelError
 from meshseg.models.card import ModelCard
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # version 2 cards; version 1 indexes (older builds) are still read
+READABLE_VERSIONS = (1, 2)
 
 
 def index_to_json(cards: list[ModelCard]) -> str:
@@ -29,7 +30,7 @@ def cards_from_json(text: str, source: str = "index.json") -> list[ModelCard]:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ModelError(f"{source}: not valid JSON ({exc}); re-run the converter.") from exc
-    if not isinstance(payload, dict) or payload.get("version") != INDEX_VERSION:
+    if not isinstance(payload, dict) or payload.get("version") not in READABLE_VERSIONS:
         raise ModelError(f"{source}: not a version {INDEX_VERSION} model index; "
                          "re-run the converter.")
     return [ModelCard.from_dict(item) for item in payload["models"]]

@@ -143,6 +143,21 @@ export class Segmenter {
   }
 
   /** Open scans and the bytes they hold in the worker. */
+  /**
+   * Use your own model: a version 2 card (object) and its ONNX bytes, checked in the worker
+   * before any run (each failure a named error: card, not-onnx, opset, operator, input-shape,
+   * output-missing, too-large). The model stays in the worker's memory (not cached); a
+   * restarted worker forgets it.
+   * @returns {Promise<object>} the flat card, also added to `models`
+   */
+  async addModel(card, data) {
+    await this.ready();
+    const { card: flat } = await this.#client.request(RequestType.ADD_MODEL,
+      { card, data: await toArrayBuffer(data) });
+    this.models = [...this.models.filter((model) => model.id !== flat.id), flat];
+    return flat;
+  }
+
   async status() {
     await this.ready();
     return this.#client.request(RequestType.STATUS, {});

@@ -60,6 +60,12 @@ export function createMaskEditor(el, { nv, onSave, onToggle, onError }) {
 
   function start() {
     if (!target || nv.volumes.length === 0) throw new Error('run a model first: there is no mask to edit');
+    const [, ...dims] = nv.volumes[0].hdr.dims;
+    const voxels = dims.slice(0, 3).reduce((product, n) => product * n, 1);
+    if (voxels !== niftiVoxels(target.labelsNifti).length) {
+      throw new Error('This scan has more than 256³ voxels, so the viewer shows it at reduced resolution, '
+        + 'where a drawing cannot be mapped to every voxel. Edit a copy resampled to about 1 mm.');
+    }
     onToggle?.(true);
     const layout = rasLayout(nv.volumes[0]);
     const ras = nativeToRas(niftiVoxels(target.labelsNifti), layout);

@@ -28,6 +28,7 @@ export const APP_TEMPLATE = `
         <option value="">Loading models…</option>
       </select>
       <div class="model-card" id="model-card" aria-live="polite"></div>
+      <div class="own-model" id="own-model-panel"></div>
 
       <h2 id="run-heading">3. Run</h2>
       <div class="actions">
@@ -101,6 +102,7 @@ export const APP_TEMPLATE = `
           <tbody></tbody>
           <tfoot></tfoot>
         </table>
+        <div class="probability" id="probability" data-testid="probability" hidden></div>
         <p class="run-summary" id="run-summary" hidden></p>
         <div class="downloads" id="downloads" hidden>
           <a class="button secondary" id="download-mask" data-testid="download-mask" href="#">Download label mask</a>

@@ -151,6 +151,24 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     }
   }
 
+  /** Show an image-to-image model's output (float NIfTI on the scan's grid) over the scan. */
+  async function showImage(bytes, name) {
+    if (!(await ready) || nv.volumes.length === 0) {
+      return false;
+    }
+    while (nv.volumes.length > 1) {
+      nv.removeVolume(nv.volumes[1]);
+    }
+    try {
+      const image = await NVImage.loadFromUrl({ url: bytes.slice(0), name, colormap: 'hot', opacity: Number(opacity.value) });
+      nv.addVolume(image);
+      return true;
+    } catch (error) {
+      say(`The viewer cannot show the output image (${error.message}). The downloads are complete.`);
+      return false;
+    }
+  }
+
   async function clearLabels() {
     if (!(await ready)) {
       return;
@@ -161,5 +179,5 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     cursorLabel.textContent = '';
   }
 
-  return { nv, ready, showScan, showLabels, showOverlays, clearLabels, clear };
+  return { nv, ready, showScan, showLabels, showImage, showOverlays, clearLabels, clear };
 }

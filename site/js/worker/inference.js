@@ -2,6 +2,41 @@
 // WebAssembly when a WebGPU session cannot be created or run (provider "auto" only).
 
 const DEFAULT_OUTPUT = "labels";
+const MAX_OWN_BYTES = 1024 * 2 ** 20; // 1 GiB (meshseg.own_model.MAX_BYTES)
+
+/** An ONNX ModelProto starts with field 1 (ir_version, varint): byte 0x08. */
+function looksLikeOnnx(bytes) {
+  return bytes.length > 16 && bytes[0] === 0x08;
+}
+
+/** Input rank/shape and declared outputs of a user's model against its card. */
+function checkOwnSession(session, card) {
+  const inputName = card.onnx?.input ?? session.inputNames[0];
+  if (!session.inputNames.includes(inputName) || session.inputNames.length !== 1) {
+    throw new Error(`input-shape: the model has inputs ${session.inputNames.join(', ')}; one ` +
+      `float32 input [1, 1, D, H, W]${card.onnx?.input ? ` named ${card.onnx.input}` : ''} is expected`);
+  }
+  const meta = (session.inputMetadata ?? []).find((item) => item.name === inputName);
+  if (meta?.shape) {
+    const expected = [1, 1, ...card.conform.shape];
+    if (meta.shape.length !== 5) {
+      throw new Error(`input-shape: input ${inputName} is rank ${meta.shape.length}; ` +
+        'a float32 [1, 1, D, H, W] tensor is expected');
+    }
+    meta.shape.forEach((dim, axis) => {
+      if (typeof dim === 'number' && dim > 0 && dim !== expected[axis]) {
+        throw new Error(`input-shape: input ${inputName} has shape [${meta.shape.join(', ')}]; ` +
+          `the card's grid needs [${expected.join(', ')}]`);
+      }
+    });
+  }
+  for (const { name, kind } of card.outputs ?? []) {
+    if (!session.outputNames.includes(name)) {
+      throw new Error(`output-missing: the model has no output "${name}" (the card's ${kind} ` +
+        `output); it has ${session.outputNames.join(', ')}`);
+    }
+  }
+}
 
 export class InferenceEngine {
   /**
@@ -18,6 +53,7 @@ export class InferenceEngine {
     this.cards = cards;
     this.modelsUrl = modelsUrl;
     this.sessions = new Map();
+    this.ownModels = new Map(); // the user's models: bytes in memory only
   }
 
   /**
@@ -26,7 +62,9 @@ export class InferenceEngine {
    * @param {Float32Array} data may be a view into another wasm heap: ORT copies it
    * @param {number[]} dims
    * @param {(stage: string, message: string, fraction?: number|null) => void} report
-   * @returns {Promise<{labels: Uint8Array, provider: string, loadMs: number, runMs: number}>}
+   * @returns {Promise<{outputs: Object<string, Uint8Array|Float32Array>, labels: Uint8Array|undefined,
+   *   provider: string, loadMs: number, runMs: number}>} outputs by kind (the card's
+   *   declared outputs: labels, probability, image)
    */
   async run(modelId, data, dims, report) {
     const started = performance.now();
@@ -35,38 +73,72 @@ export class InferenceEngine {
     const input = new this.ort.Tensor("float32", data, dims);
     report("inference", `Running ${modelId} (${this.backend.provider})`, null);
     const ran = performance.now();
-    let labels;
+    let outputs;
     try {
-      labels = await this.runSession(session, input, this.outputName(modelId));
+      outputs = await this.runSession(session, input, this.declaredOutputs(modelId));
     } catch (error) {
       if (!this.mayFallBack()) throw error;
       this.fallBack(`WebGPU inference failed: ${error.message}`);
       session = await this.session(modelId, report);
-      labels = await this.runSession(session, input, this.outputName(modelId));
+      outputs = await this.runSession(session, input, this.declaredOutputs(modelId));
     } finally {
       input.dispose();
     }
-    return { labels, provider: this.backend.provider, loadMs, runMs: performance.now() - ran };
+    return { outputs, labels: outputs.labels, provider: this.backend.provider, loadMs,
+      runMs: performance.now() - ran };
   }
 
-  /** The labels output the card declares ("labels" for every model built so far). */
-  outputName(modelId) {
-    return this.cards[modelId]?.onnx?.output ?? DEFAULT_OUTPUT;
+  /** The outputs the card declares ({name, kind}); version 1 cards: their labels output. */
+  declaredOutputs(modelId) {
+    const card = this.cards[modelId] ?? {};
+    if (Array.isArray(card.outputs) && card.outputs.length > 0) return card.outputs;
+    return [{ name: card.onnx?.output ?? DEFAULT_OUTPUT, kind: 'labels' }];
   }
 
-  async runSession(session, input, output) {
-    if (!session.outputNames.includes(output)) {
-      throw new Error(`the model has no "${output}" output (outputs: ` +
-        `${session.outputNames.join(", ")}); rebuild the site to re-convert the models`);
+  /** Run `session`, fetching the declared outputs; their data by kind. */
+  async runSession(session, input, declared) {
+    for (const { name } of declared) {
+      if (!session.outputNames.includes(name)) {
+        throw new Error(`the model has no "${name}" output (outputs: ` +
+          `${session.outputNames.join(", ")}); rebuild the site to re-convert the models`);
+      }
     }
-    const outputs = await session.run({ [session.inputNames[0]]: input }, [output]);
-    const tensor = outputs[output];
-    const labels = tensor.data;
-    if (!(labels instanceof Uint8Array)) {
-      throw new Error(`model output "${output}" is ${tensor.type}, expected uint8`);
+    const inputName = session.inputNames[0];
+    const fetched = await session.run({ [inputName]: input }, declared.map(({ name }) => name));
+    const outputs = {};
+    for (const { name, kind } of declared) {
+      const tensor = fetched[name];
+      outputs[kind] = outputData(tensor, name, kind);
+      tensor.dispose();
     }
-    tensor.dispose();
-    return labels;
+    return outputs;
+  }
+
+  /**
+   * Register a user's model (flat card + ONNX bytes) after checking it with ONNX Runtime Web:
+   * each failure is an Error whose message starts with its name.
+   */
+  async addModel(card, bytes, report) {
+    if (bytes.byteLength > MAX_OWN_BYTES) {
+      throw new Error(`too-large: the model is ${(bytes.byteLength / 2 ** 20).toFixed(0)} MiB; ` +
+        `this page holds models up to ${MAX_OWN_BYTES / 2 ** 20} MiB`);
+    }
+    if (!looksLikeOnnx(bytes)) throw new Error('not-onnx: the file is not an ONNX model');
+    report('model', `Checking ${card.title ?? card.id}`, null);
+    let session;
+    try {
+      session = await this.ort.InferenceSession.create(bytes, this.sessionOptions());
+    } catch (error) {
+      const text = String(error.message ?? error);
+      if (/opset/i.test(text)) throw new Error(`opset: ${text}`);
+      if (/implementation|not supported|unsupported|domain/i.test(text)) throw new Error(`operator: ${text}`);
+      throw new Error(`not-onnx: ${text}`);
+    }
+    checkOwnSession(session, card);
+    this.cards[card.id] = card;
+    this.ownModels.set(card.id, bytes);
+    for (const key of [...this.sessions.keys()]) if (key.startsWith(`${card.id}:`)) this.sessions.delete(key);
+    this.sessions.set(`${card.id}:${this.backend.provider}`, Promise.resolve(session));
   }
 
   /** The cached session of `modelId`, fetching and creating it on first use. */
@@ -112,6 +184,7 @@ export class InferenceEngine {
 
   /** The model's ONNX bytes, reporting download progress. */
   async fetchModel(modelId, report) {
+    if (this.ownModels.has(modelId)) return this.ownModels.get(modelId);
     const card = this.cards[modelId];
     if (!card) {
       throw new Error(`unknown model ${JSON.stringify(modelId)}; available: ` +
@@ -131,6 +204,22 @@ export class InferenceEngine {
     }
     return concatenate(chunks, received);
   }
+}
+
+/** A fetched tensor's data as the pipeline takes it: uint8 labels, float32 otherwise. */
+function outputData(tensor, name, kind) {
+  const data = tensor.data;
+  if (kind === 'labels') {
+    if (data instanceof Uint8Array) return data;
+    if (data instanceof Float32Array || data instanceof Float64Array) {
+      throw new Error(`model output "${name}" is ${tensor.type}, expected integer labels`);
+    }
+    return Uint8Array.from(data, Number); // int8/16/32/64 labels (0..255)
+  }
+  if (!(data instanceof Float32Array)) {
+    throw new Error(`model output "${name}" is ${tensor.type}, expected float32`);
+  }
+  return data;
 }
 
 function concatenate(chunks, length) {

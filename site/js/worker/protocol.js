@@ -11,6 +11,7 @@ export const RequestType = Object.freeze({
   INIT: 'init', OPEN: 'open', SEGMENT: 'segment', MEASURE: 'measure', SAVE: 'save',
   REFERENCE: 'reference', COMPARE: 'compare', CLOSE: 'close', STATUS: 'status', CANCEL: 'cancel',
   DEBUG: 'debug',
+  ADD_MODEL: 'addModel',
 });
 
 export const ReplyType = Object.freeze({ PROGRESS: 'progress', RESULT: 'result', ERROR: 'error' });
@@ -32,6 +33,7 @@ const FIELDS = {
   reference: { scan: [isText, 'a scan id'], name: [isText, 'the file name'], data: [isBuffer, 'an ArrayBuffer'] },
   compare: { scan: [isText, 'a scan id'], a: [isBuffer, 'an ArrayBuffer'], b: [isBuffer, 'an ArrayBuffer'], classesA: [isList, 'a list of classes'] },
   close: { scan: [isText, 'a scan id'] },
+  addModel: { card: [(value) => isObjectOrNull(value) && value !== null && value !== undefined, 'a model card object'], data: [isBuffer, 'an ArrayBuffer of ONNX bytes'] },
   status: {},
   cancel: { target: [Number.isInteger, 'the id of the request to cancel'] },
   // Test hook, honoured only by a worker started with `debug: true`: make it crash.

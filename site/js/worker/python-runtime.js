@@ -110,7 +110,8 @@ export class PythonService {
   /**
    * Run a model on an open scan through meshseg.driver (the one driver loop).
    * @param {{scan: string, model: string, options: object|null}} request
-   * @param {{infer: (modelId: string, data: Float32Array, dims: number[]) => Promise<Uint8Array>,
+   * @param {{infer: (modelId: string, data: Float32Array, dims: number[]) =>
+   *   Promise<Uint8Array|Object<string, Uint8Array|Float32Array>>,
    *   report: Function, cancelled: () => boolean}} handlers
    */
   async segment({ scan, model, options }, { infer, report, cancelled }) {
@@ -137,13 +138,22 @@ export class PythonService {
       throw new Error('pipeline tensor is not C-contiguous');
     }
     return infer(modelId, buffer.data, buffer.shape.slice())
-      .then((labels) => this.#pyodide.toPy(labels))
+      .then((answer) => this.#answerToPy(answer))
       .finally(() => buffer.release());
   }
 
   /** Test hook: a WASM memory trap inside Python (Pyodide then reports a fatal error). */
   trap() {
     this.#pyodide.runPython('import ctypes; ctypes.string_at(0xFFFFFFF0, 64)');
+  }
+
+  /** Labels (a Uint8Array), or outputs by kind: a Python dict of memoryviews. */
+  #answerToPy(answer) {
+    if (ArrayBuffer.isView(answer)) return this.#pyodide.toPy(answer);
+    const bytes = Object.fromEntries(Object.entries(answer).map(
+      ([kind, data]) => [kind, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)],
+    ));
+    return this.#pyodide.toPy(bytes); // meshseg.pipeline reads each as its kind's dtype
   }
 
   #toPy(value) {

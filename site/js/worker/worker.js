@@ -4,6 +4,7 @@
 // between two steps.
 
 import { siteAssets } from '../assets.js';
+import { flatCard } from '../model-card-v2.js';
 import { checkRunnerOptions, loadBackend } from './backend.js';
 import { InferenceEngine } from './inference.js';
 import { PythonService, loadPython, transferables } from './python-runtime.js';
@@ -23,8 +24,10 @@ async function start(request, report) {
   const ortStarted = performance.now();
   const { ort, backend } = await loadBackend(runner, assets.ort);
   const ortMs = performance.now() - ortStarted;
-  const models = (await fetchJson(assets.modelsIndex)).models;
+  const stored = (await fetchJson(assets.modelsIndex)).models; // version 2 cards (or 1)
+  const models = stored.map(flatCard); // the flat view the page and the engine read
   const cards = Object.fromEntries(models.map((card) => [card.id, card]));
+  const storedCards = Object.fromEntries(stored.map((card) => [card.id, card]));
   const info = {
     meshseg: python.versions.meshseg,
     pyodide: python.versions.pyodide,
@@ -38,7 +41,7 @@ async function start(request, report) {
     timings: { ...python.timings, ort_ms: ortMs, total_ms: performance.now() - started },
   };
   return {
-    service: new PythonService(python.pyodide, cards),
+    service: new PythonService(python.pyodide, storedCards),
     engine: new InferenceEngine(ort, backend, cards, assets.models),
     runner, info, models, debug: request.debug === true,
   };
@@ -64,7 +67,7 @@ const HANDLERS = {
     const infer = async (model, data, dims) => {
       const run = await state.engine.run(model, data, dims, report);
       inference.push({ model, provider: run.provider, loadMs: run.loadMs, runMs: run.runMs });
-      return run.labels;
+      return run.outputs; // by kind: labels, probability, image
     };
     const value = unwrap(await state.service.segment(request, { infer, report, cancelled }));
     return { ...value, inference, backend: { ...state.engine.backend } };
@@ -76,6 +79,19 @@ const HANDLERS = {
     scan, a, b, classes_a: classesA, classes_b: classesB ?? null,
   })),
   close: (state, { scan }) => unwrap(state.service.call('close', { scan })),
+  async addModel(state, { card, data }, report) {
+    // The user's model: the card is checked in Python (named field), the ONNX file by ONNX
+    // Runtime Web itself; the bytes stay in this worker's memory only (never cached).
+    const checked = unwrap(state.service.call('add_model', { card }));
+    const flat = flatCard(checked.card);
+    try {
+      await state.engine.addModel(flat, new Uint8Array(data), report);
+    } catch (error) {
+      state.service.call('remove_model', { model: flat.id });
+      throw new WorkerFailure(jsError(error.message, 'model'));
+    }
+    return { card: flat };
+  },
   status: (state) => unwrap(state.service.call('status', {})),
 };
 
