@@ -14,7 +14,7 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
-from meshseg.conform import voxel_to_voxel
+from meshseg.conform import axis_permutation, permute_into, voxel_to_voxel
 
 LOW_CONFIDENCE = 0.5
 DTYPES = ("float32", "uint8")
@@ -24,8 +24,14 @@ def to_native(volume, model_affine, native_shape, native_affine, outside: float 
     """Trilinear samples of `volume` (model grid) at every voxel centre of the native grid.
 
     Points outside the model grid take `outside` (0: background; 1 for confidence).
+    When the grids align (an axis permutation with flips, 1:1 voxels) the values are
+    copied exactly, as the labels are (no interpolation, no blur).
     """
     vox2vox = voxel_to_voxel(np.asarray(model_affine, float), np.asarray(native_affine, float))
+    permutation = axis_permutation(vox2vox)
+    if permutation is not None:
+        return permute_into(np.asarray(volume, np.float32), permutation, native_shape[:3],
+                            fill=outside)
     out = np.empty(tuple(int(n) for n in native_shape[:3]), np.float32)
     ndimage.affine_transform(np.asarray(volume, np.float32), vox2vox[:3, :3], vox2vox[:3, 3],
                              output_shape=out.shape, output=out, order=1, mode="constant",

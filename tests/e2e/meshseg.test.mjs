@@ -115,6 +115,35 @@ test('the example scan segments to a plausible brain volume and a mask on its gr
   await page.screenshot({ path: path.join(config.artifactDir, 'meshseg-done.png'), fullPage: true });
 });
 
+test('two models that share the pre-model, on the loaded scan: the second reuses the load, the conform and the brain box', { timeout: timeouts.test }, async () => {
+  const runModel = async (model) => {
+    await page.getByTestId('model-select').selectOption(model);
+    const stages = [];
+    await page.exposeFunction(`record_${model}`, (stage) => stages.push(stage)).catch(() => {});
+    await page.evaluate((name) => {
+      const observer = new MutationObserver(() => {
+        const current = document.querySelector('#stages li.current')?.dataset.stage;
+        if (current) window[`record_${name}`](current);
+      });
+      observer.observe(document.querySelector('#stages'), { subtree: true, attributes: true });
+      window.stopRecording = () => observer.disconnect();
+    }, model);
+    expectState(await runTo(['done', 'error']), 'done');
+    await page.evaluate(() => window.stopRecording());
+    const reused = await page.evaluate((id) => document.querySelector('meshseg-app').app.state.results.get(id).reused, model);
+    return { stages: [...new Set(stages)], reused };
+  };
+  const first = await runModel('model30chan18cls');
+  assert.deepEqual(first.reused, ['load', 'conform'], JSON.stringify(first));
+  assert.ok(first.stages.includes('premodel'), `the first run did not find the brain: ${first.stages}`);
+  const second = await runModel('model21_104class');
+  assert.deepEqual(second.reused, ['load', 'conform', 'premodel'], JSON.stringify(second));
+  assert.ok(!second.stages.includes('conform') && !second.stages.includes('premodel'), `the second run redid work: ${second.stages}`);
+  const brain = (await readStatsTable(page)).reduce((sum, row) => sum + row.ml, 0);
+  assert.ok(brain > 1000 && brain < 1800, `the 104-class labels total ${brain} mL`);
+  process.stdout.write(`# pre-model reuse: first run stages ${first.stages.join(',')}; second ${second.stages.join(',')}\n`);
+});
+
 test('unreadable files give an error naming the file when chosen, with no stale result, and the page stays usable', { timeout: timeouts.test }, async () => {
   const textFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meshseg-e2e-')), 'not-a-scan.nii.gz');
   fs.writeFileSync(textFile, 'this is a text file, not a NIfTI image\n');
