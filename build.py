@@ -63,6 +63,8 @@ ORT_FILES = (
     "ort-wasm-simd-threaded.asyncify.wasm",
 )
 ORT_WASM_PATH = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+# Parts of py/meshseg left out of the browser wheel (CPython-only tools).
+BROWSER_EXCLUDES = ("bench.py", "batch")
 # NiiVue's self-contained ES module build (no imports, no chunks).
 NIIVUE_FILE = "dist/index.js"
 
@@ -442,8 +444,9 @@ def build_own_wheel(backend_cache, dest):
         fetch_pypi(name, version, sha, backend_cache)
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "src"
-        shutil.copytree(ROOT / "py", source / "py",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        # The benchmark driver and the CLI batch/Dask runner never run in Pyodide.
+        ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", *BROWSER_EXCLUDES)
+        shutil.copytree(ROOT / "py", source / "py", ignore=ignore)
         for name in ("pyproject.toml", "README.md", "LICENSE"):
             if (ROOT / name).is_file():
                 shutil.copyfile(ROOT / name, source / name)
