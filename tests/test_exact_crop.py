@@ -38,11 +38,13 @@ MODELS = ["model21_104class",
               not SLOW, reason="3 min full-volume run; set MESHSEG_SLOW_TESTS=1"))]
 
 
-def test_crop_context_is_the_receptive_radius_where_that_is_exact(models_dir):
+def test_crop_context_is_the_receptive_radius_for_pre_model_crops(models_dir):
     cards = {card.id: card for card in read_index(models_dir / "index.json")}
     for card in cards.values():
-        exact = card.crop and card.receptive_radius is not None
+        exact = card.crop and bool(card.pre_model) and card.receptive_radius is not None
         assert card.crop_context == (card.receptive_radius if exact else 0), card.id
+    assert {card.id for card in cards.values() if card.crop_context} == {
+        "model30chan18cls", "model30chan50cls", "model21_104class"}
     assert cards["mindgrab"].crop_context == 0  # instance normalisation: no exact margin
     assert crop_context(False, 46) == 0 and crop_context(True, None) == 0
 

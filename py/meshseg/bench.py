@@ -373,12 +373,12 @@ def crop_vs_full(data: bytes, name: str, cards: dict, model: str, infer) -> dict
     post-processing. Returns the mean label Dice, the worst label's Dice, the
     differing voxels and the GFLOP of each job (pre-model included) and their ratio.
     """
-    from meshseg.pipeline import Job, run_job
+    from meshseg.pipeline import open_job, run_job
 
     runs = {}
     for key, crop in (("crop", True), ("full", False)):
         started = time.perf_counter()
-        result = run_job(Job(data, name, cards, model, {"crop": crop, "space": "conformed"}),
+        result = run_job(open_job(data, name, cards, model, {"crop": crop, "space": "conformed"}),
                          infer)
         runs[key] = (result, time.perf_counter() - started)
     (cropped, crop_s), (full, full_s) = runs["crop"], runs["full"]

@@ -94,17 +94,23 @@ def _card(model_id, facts, upstream, classes, layers, parameters, onnx_info, **f
         crop_threshold=facts["crop_threshold"], parameters=parameters,
         licence=upstream["licence"], onnx=onnx, outputs=outputs, expects=facts["expects"],
         notes=facts["notes"], **fields, **network,
-        crop_context=crop_context(fields["crop"], network["receptive_radius"]))
+        crop_context=crop_context(fields["crop"] and bool(facts["pre_model"]),
+                                  network["receptive_radius"]))
 
 
 def crop_context(crop: bool, receptive_radius: int | None) -> int:
-    """Margin around the crop box that makes cropped labels equal whole-volume ones.
+    """Margin around a pre-model's crop box that makes cropped labels equal whole-volume ones.
 
     A convolution-only network's label at a voxel depends on the input within
     ``receptive_radius`` voxels; with that much real input around the box, the
     zero padding at the crop's edge reaches no voxel inside the box. A network
     that normalises over its input (radius None) depends on every voxel: no margin
-    is exact, so none is added (upstream's crop).
+    is exact, so none is added (upstream's crop). Only pre-model crops get the margin
+    (``crop`` is false otherwise): they cut through the head (upstream's 0 padding
+    changed the 104-class labels, mean Dice 0.974), whereas the intensity-box crops
+    already include the whole non-zero head plus the card's padding (labels within
+    Dice 0.9999 of a whole-volume run, tests/test_real_scans.py) and a margin of the
+    receptive radius would grow them to nearly the whole grid.
     """
     return int(receptive_radius) if crop and receptive_radius is not None else 0
 
