@@ -367,7 +367,8 @@ def label_dice(a: np.ndarray, b: np.ndarray) -> dict[int, float]:
 
 
 def crop_vs_full(data: bytes, name: str, cards: dict, model: str, infer) -> dict:
-    """The job with its crop against the same job on the whole volume (``crop: False``).
+    """The job with its exact crop (``exact_crop: True``) against the same job on the whole
+    volume (``crop: False``).
 
     Labels are compared on the model grid (``space: conformed``), after the usual
     post-processing. Returns the mean label Dice, the worst label's Dice, the
@@ -378,8 +379,8 @@ def crop_vs_full(data: bytes, name: str, cards: dict, model: str, infer) -> dict
     runs = {}
     for key, crop in (("crop", True), ("full", False)):
         started = time.perf_counter()
-        result = run_job(open_job(data, name, cards, model, {"crop": crop, "space": "conformed"}),
-                         infer)
+        options = {"crop": crop, "exact_crop": True, "space": "conformed"}
+        result = run_job(open_job(data, name, cards, model, options), infer)
         runs[key] = (result, time.perf_counter() - started)
     (cropped, crop_s), (full, full_s) = runs["crop"], runs["full"]
     dice = label_dice(cropped.labels, full.labels)

@@ -68,7 +68,7 @@ def segment(args) -> int:
         runner.add_model(*own)
     options = SegmentOptions(space=args.space, resample=args.resample,
                              largest_component=not args.keep_all_components,
-                             clean_classes=args.clean_classes)
+                             clean_classes=args.clean_classes, exact_crop=args.exact_crop)
     progress = _StderrProgress(args.quiet)
     name = Path(args.input).name
     progress.note(f"load: Reading {name}")
@@ -231,6 +231,9 @@ def _parser() -> argparse.ArgumentParser:
                      default=SegmentOptions.resample, help="native mapping method")
     seg.add_argument("--keep-all-components", action="store_true",
                      help="skip the largest-connected-component clean-up")
+    seg.add_argument("--exact-crop", action="store_true",
+                     help="grow a pre-model's crop box by the receptive radius: labels equal a "
+                          "whole-volume run's (about 3x the voxels and memory)")
     seg.add_argument("--clean-classes", action="store_true",
                      help="remove small islands of each class")
     seg.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")

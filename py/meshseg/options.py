@@ -44,6 +44,12 @@ class SegmentOptions:
         How labels are mapped back to the native grid.
     crop : bool
         Crop to the brain/head box as the model card configures it.
+    exact_crop : bool
+        Grow a pre-model's crop box by the card's ``crop_context`` (the network's
+        receptive radius), so that every label in the box equals a whole-volume run's.
+        Off by default: the grown box is about three times the voxels of upstream's
+        crop (model21_104class on t1_crop: 13.0 M voxels, 9.7 GB native peak, more than
+        a browser's 4 GB WebAssembly memory), so the default stays upstream's crop.
     tile_mb : float or None
         Largest hidden activation (MB) one inference may hold; larger inputs run as
         exact overlapping tiles. None: never tile.
@@ -54,12 +60,13 @@ class SegmentOptions:
     clean_classes: bool = False
     resample: str = "majority"
     crop: bool = True
+    exact_crop: bool = False
     tile_mb: float | None = 1300.0
 
     def __post_init__(self) -> None:
         _choice("space", self.space, SPACES)
         _choice("resample", self.resample, RESAMPLE_METHODS)
-        for name in ("largest_component", "clean_classes", "crop"):
+        for name in ("largest_component", "clean_classes", "crop", "exact_crop"):
             _boolean(name, getattr(self, name))
         _positive_or_none("tile_mb", self.tile_mb)
 

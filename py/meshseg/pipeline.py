@@ -162,7 +162,8 @@ def _run(session: ScanSession, card: ModelCard, cards: dict, options: SegmentOpt
     normalised = _normalised(conformed.volume, card, session.name)
     if options.crop and card.crop and box is None:
         box = _intensity_box(normalised, card)
-    region = None if box is None else crop_region(box, card.crop_context, normalised.shape)
+    context = card.crop_context if options.exact_crop else 0
+    region = None if box is None else crop_region(box, context, normalised.shape)
     tensor = _tensor(normalised if region is None else crop(normalised, region.outer))
     del normalised
 

@@ -95,6 +95,19 @@ const HANDLERS = {
   status: (state) => unwrap(state.service.call('status', {})),
 };
 
+/**
+ * Why a runtime is unusable after `error`, or null: a Pyodide fatal error, or ONNX Runtime
+ * out of memory (its WebAssembly heap is left in an unknown state).
+ */
+function brokenRuntime(error) {
+  if (error?.pyodide_fatal_error) return `the Python runtime failed (${error.message})`;
+  if (/bad_alloc|out of memory|Aborted\(OOM\)/i.test(String(error?.message ?? error))) {
+    return 'the model needed more memory than this browser tab can give it (WebAssembly is '
+      + `limited to 4 GB; ${String(error?.message ?? error).slice(0, 120)})`;
+  }
+  return null;
+}
+
 /** Test hook: crash now, even while another request runs (a worker started with debug). */
 function crash(state, { action }) {
   if (!state.debug) throw new WorkerFailure(jsError('debug requests need a worker started with debug: true', 'option'));
@@ -167,10 +180,11 @@ function serve() {
     const reply = (work) => work.then(
       (value) => postMessage(result(request.id, value), transferables(value)),
       (error) => {
-        if (error?.pyodide_fatal_error) {
-          // The Python runtime is broken for good (a WASM trap, out of memory): say so and
-          // end this worker; the client starts a new one for the next request.
-          postMessage(failure(request.id, jsError(`the Python runtime failed (${error.message})`, 'crashed')));
+        const broken = brokenRuntime(error);
+        if (broken) {
+          // Pyodide or ONNX Runtime is unusable for good (a WASM trap, out of memory): say so
+          // and end this worker; the client starts a new one for the next request.
+          postMessage(failure(request.id, jsError(broken, 'crashed')));
           self.close();
           return;
         }
