@@ -64,6 +64,10 @@ async function main() {
     await page.goto(`${server.origin}/?provider=wasm&threads=${args.threads}`);
     expectState(await waitForState(page, ['idle', 'error'], config.timeouts.runtime), 'idle');
     await page.getByTestId('file-input').setInputFiles(args.input);
+    // The name shows once the file is read; then wait for the worker's verdict.
+    await page.waitForFunction((name) => document.querySelector('#file-name').textContent === name
+      && document.querySelector('[data-testid="status"]').dataset.state !== 'loading',
+    path.basename(args.input), { timeout: config.timeouts.run });
     expectState(await waitForState(page, ['idle', 'error'], config.timeouts.run), 'idle');
     for (let run = 1; run <= runs; run++) {
       const model = models[(run - 1) % models.length];
