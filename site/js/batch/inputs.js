@@ -5,6 +5,7 @@
 // are kept as Blobs (ZIP entries are extracted one at a time into Blobs), so the batch
 // holds no more than one scan's bytes at a time.
 
+import { pairDetachedNrrd } from './nrrd-pair.js';
 import { DicomHeaderError, isDicom, readDicomHeader } from './dicom-header.js';
 import { seriesName, skipped, stem, unique } from './naming.js';
 
@@ -103,9 +104,11 @@ export async function expandSources(sources, { vendorBase, onProgress } = {}) {
       files.push(source);
     }
   }
+  const nrrd = await pairDetachedNrrd(files);
+  archiveErrors.push(...nrrd.errors);
   const singles = [];
   const dicoms = [];
-  for (const source of files) (isDicom(await head(source.blob, 132)) ? dicoms : singles).push(source);
+  for (const source of nrrd.sources) (isDicom(await head(source.blob, 132)) ? dicoms : singles).push(source);
   const used = new Set();
   const items = singles.map((source) => ({
     name: unique(stem(baseName(source.path)), used), kind: 'file', input: source.path, files: 1, sha256: null, source,
