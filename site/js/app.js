@@ -187,12 +187,24 @@ export function createApp(root, segmenter, settings) {
     parts.summary.show(result);
     parts.about.setBackend(result.backend);
     status.set('done', `Done in ${seconds.toFixed(1)} s: ${state.scan.name} segmented with ${card.title ?? card.id}.`);
-    if (result.kind === 'image') viewer.showImage(result.labelsNifti, result.maskName);
-    else viewer.showLabels(result.viewerLabelsNifti ?? result.labelsNifti, result.maskName, card.classes);
+    showOutput(result, card);
     parts.probability.show(result, card);
     state.current = card.id;
     parts.editor.setTarget(result.kind === 'image' ? null : { labelsNifti: result.labelsNifti, classes: card.classes, title: card.title ?? card.id });
     parts.compare.setModels(segmenter.models, card.id);
+  }
+
+  /** Labels over the scan; an image model's output beside the scan (the compare view's B). */
+  function showOutput(result, card) {
+    if (result.kind !== 'image') {
+      viewer.showLabels(result.viewerLabelsNifti ?? result.labelsNifti, result.maskName, card.classes);
+      return;
+    }
+    const output = { bytes: result.labelsNifti, name: result.maskName, title: card.title ?? card.id };
+    parts.compareViewer.showImageBeside(output, state.scan.name).catch((error) => {
+      console.warn('meshseg: the side-by-side view failed; showing the output over the scan', error);
+      viewer.showImage(result.labelsNifti, result.maskName);
+    });
   }
 
   async function run() {

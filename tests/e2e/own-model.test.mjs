@@ -63,6 +63,12 @@ test('an image-to-image model: output on the input grid and on the model grid', 
   expectState(await choose('own-model', [models.file('byo_image.onnx'), models.file('byo_image.json')]), 'idle');
   await page.getByTestId('run').click();
   expectState(await waitForState(page, ['done', 'error'], timeouts.run), 'done');
+  // The output is shown beside the input, in the compare view's second viewer.
+  await page.waitForFunction(() => document.querySelector('meshseg-app').app.parts.compareViewer.nvB?.volumes.length === 1,
+    null, { timeout: timeouts.run });
+  assert.equal(await page.locator('#viewer-b').isVisible(), true);
+  assert.match(await page.locator('#viewer-caption-b').textContent(), /^Output: /);
+  await page.screenshot({ path: path.join(config.artifactDir, 'own-image.png'), fullPage: true });
   const native = await download(page, 'download-mask', 'own-image');
   assert.deepEqual(niftiGeometry(native).shape, niftiGeometry(SCAN).shape);
   const grid = await download(page, 'download-model-grid', 'own-image-grid');

@@ -86,6 +86,31 @@ export function createCompareViewer({ viewer, pane, canvas, captionA, captionB, 
         await showSide(b);
       }
     },
+    /**
+     * An image model's output beside its input: A (the page's viewer) the scan, B the output,
+     * crosshairs synced.
+     * @param {{bytes: ArrayBuffer, name: string, title: string}} output uncompressed NIfTI
+     * @param {string} inputTitle
+     */
+    async showImageBeside(output, inputTitle) {
+      unsync();
+      legend.hidden = true;
+      captionA.textContent = `Input: ${inputTitle}`;
+      captionB.textContent = `Output: ${output.title}`;
+      captionA.hidden = false;
+      await viewer.clearLabels();
+      pane.hidden = false;
+      const { nv, ready } = secondViewer();
+      await ready;
+      nv.resizeListener?.();
+      while (nv.volumes.length > 0) nv.removeVolume(nv.volumes[nv.volumes.length - 1]);
+      nv.addVolume(await NVImage.loadFromUrl({ url: output.bytes.slice(0), name: output.name, colormap: 'gray' }));
+      nv.setSliceType(viewer.nv.opts.sliceType);
+      nv.scene.crosshairPos = nv.mm2frac(viewer.nv.frac2mm(viewer.nv.scene.crosshairPos));
+      viewer.nv.broadcastTo(nv, SYNC);
+      nv.broadcastTo(viewer.nv, SYNC);
+      nv.drawScene();
+    },
     /** Back to the single viewer (the caller re-shows its labels). */
     reset() {
       unsync();
