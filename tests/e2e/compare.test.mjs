@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import config from '../../playwright.config.js';
-import { download, expectState, launchBrowser, startServer, waitForState } from './helpers.mjs';
+import { download, expectState, launchBrowser, openAppPage, startServer, waitForState,
+} from './helpers.mjs';
 
 const MODEL_A = 'model5_gw_ae';
 const MODEL_B = 'model11_gw_ae';
@@ -67,14 +68,8 @@ before(async () => {
   fs.mkdirSync(config.artifactDir, { recursive: true });
   server = await startServer();
   browser = await launchBrowser();
-  page = await browser.context.newPage();
+  page = await openAppPage(browser.context, `${server.origin}/`, pageErrors);
   page.setDefaultTimeout(timeouts.run);
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') process.stdout.write(`# console error: ${message.text()}\n`);
-  });
-  await page.goto(`${server.origin}/`);
-  expectState(await waitForState(page, ['idle', 'error'], timeouts.runtime), 'idle');
 }, { timeout: timeouts.runtime + timeouts.serverStart + 30_000 });
 
 after(async () => {

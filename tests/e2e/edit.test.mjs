@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import config from '../../playwright.config.js';
 import {
   download, expectAffineClose, expectState, launchBrowser, niftiGeometry, readStatsTable, startServer, waitForState,
+  openAppPage,
 } from './helpers.mjs';
 
 const MODEL = 'model5_gw_ae';
@@ -80,13 +81,7 @@ before(async () => {
   fs.mkdirSync(config.artifactDir, { recursive: true });
   server = await startServer();
   browser = await launchBrowser();
-  page = await browser.context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') process.stdout.write(`# console error: ${message.text()}\n`);
-  });
-  await page.goto(`${server.origin}/`);
-  expectState(await waitForState(page, ['idle', 'error'], timeouts.runtime), 'idle');
+  page = await openAppPage(browser.context, `${server.origin}/`, pageErrors);
 }, { timeout: timeouts.runtime + timeouts.serverStart + 30_000 });
 
 after(async () => {

@@ -195,3 +195,33 @@ export function urlsOutside(urls, origins) {
   return urls.filter((url) => !url.startsWith('data:') && !url.startsWith('blob:')
     && !origins.some((origin) => url.startsWith(`${origin}/`)));
 }
+
+/**
+ * Set files on a file input (by test id) and wait until the page has judged them: the
+ * status has left "loading" and its text changed.
+ * @returns {Promise<{state: string, text: string}>}
+ */
+export async function setFilesAndWait(page, testId, files, timeout = config.timeouts.action) {
+  const before = (await readStatus(page)).text;
+  await page.getByTestId(testId).setInputFiles(files);
+  await page.waitForFunction((old) => {
+    const status = document.querySelector('[data-testid="status"]');
+    return status.dataset.state !== 'loading' && status.textContent.trim() !== old;
+  }, before, { timeout, polling: 100 });
+  return readStatus(page);
+}
+
+/**
+ * A new page on `url` once the app's runtime is ready (status idle); page errors go into
+ * `errors`, console errors are printed as TAP comments.
+ */
+export async function openAppPage(context, url, errors) {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') process.stdout.write(`# console error: ${message.text()}\n`);
+  });
+  await page.goto(url);
+  expectState(await waitForState(page, ['idle', 'error'], config.timeouts.runtime), 'idle');
+  return page;
+}

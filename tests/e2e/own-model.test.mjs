@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import config from '../../playwright.config.js';
 import {
   download, expectState, launchBrowser, niftiGeometry, readStatus, startServer, waitForState,
+  setFilesAndWait,
 } from './helpers.mjs';
 import { writeOwnModels } from './own-models.mjs';
 
@@ -22,15 +23,7 @@ let page;
 let models;
 const pageErrors = [];
 
-async function choose(testId, files) {
-  const before = (await readStatus(page)).text;
-  await page.getByTestId(testId).setInputFiles(files);
-  await page.waitForFunction((old) => {
-    const status = document.querySelector('[data-testid="status"]');
-    return status.dataset.state !== 'loading' && status.textContent.trim() !== old;
-  }, before, { timeout: timeouts.action, polling: 100 });
-  return readStatus(page);
-}
+const choose = (testId, files) => setFilesAndWait(page, testId, files);
 
 before(async () => {
   fs.mkdirSync(config.artifactDir, { recursive: true });

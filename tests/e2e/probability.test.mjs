@@ -12,6 +12,7 @@ import config from '../../playwright.config.js';
 import {
   download, expectState, launchBrowser, niftiGeometry, readStatsTable, readStatus, startServer,
   waitForState,
+  setFilesAndWait,
 } from './helpers.mjs';
 import { writeOwnModels } from './own-models.mjs';
 
@@ -25,16 +26,7 @@ let models;
 const pageErrors = [];
 const inferences = [];
 
-/** Set files on an input and wait for the page to finish checking them. */
-async function choose(testId, files) {
-  const before = (await readStatus(page)).text;
-  await page.getByTestId(testId).setInputFiles(files);
-  await page.waitForFunction((old) => {
-    const status = document.querySelector('[data-testid="status"]');
-    return status.dataset.state !== 'loading' && status.textContent.trim() !== old;
-  }, before, { timeout: timeouts.action, polling: 100 });
-  return readStatus(page);
-}
+const choose = (testId, files) => setFilesAndWait(page, testId, files);
 
 const addOwnModel = (files) => choose('own-model', files);
 
