@@ -552,7 +552,8 @@ def served_size(path, encoding):
 
 
 def first_visit_files(out):
-    """Files fetched before the worker reports ready on the WASM path."""
+    """Files a first visit fetches on the WASM path: until the worker reports ready, and
+    ONNX Runtime, which its inference worker loads right after."""
     lock = json.loads((out / "pyodide" / "pyodide-lock.json").read_text())
     pyodide = list(PYODIDE_CORE) + [e["file_name"] for e in resolve_lock(lock, PYODIDE_PACKAGES)]
     files = [p for p in out.rglob("*") if p.is_file() and p.parts[len(out.parts)] in

@@ -6,7 +6,8 @@
 //
 // Drives the built page (dist/) in headless Chromium like a user: the example (or --input)
 // once, then --runs runs cycling through --models with the Run button. After each run it
-// reads the stage timings of the result and the resident memory of the Chromium renderer
+// reads the stage timings of the result (with ONNX Runtime's session load and run
+// seconds: each segmentation gets a fresh inference worker) and the resident memory of the Chromium renderer
 // processes (/proc: VmRSS now, VmHWM peak), and prints one row per run.
 
 import fs from 'node:fs';
@@ -79,7 +80,7 @@ async function main() {
       const result = await page.evaluate(() => {
         const app = document.querySelector('meshseg-app').app;
         const last = [...app.state.results.values()].at(-1);
-        return { timings: last.timings, reused: last.reused };
+        return { timings: last.timings, reused: last.reused, inference: last.inference };
       });
       await page.waitForTimeout(500);
       rows.push({ run, model, seconds, ...result, ...memory(userDataDir) });
@@ -97,11 +98,13 @@ async function main() {
 
 function report(rows) {
   const stages = ['load', 'conform', 'normalise', 'premodel', 'inference', 'postprocess', 'native', 'stats'];
-  const head = ['run', 'model'.padEnd(16), 'run s', ...stages.map((s) => s.slice(0, 8).padStart(8)), 'reused'.padEnd(20), 'rss MB', 'peak MB'];
+  const head = ['run', 'model'.padEnd(16), 'run s', ...stages.map((s) => s.slice(0, 8).padStart(8)), 'ort load', 'ort run', 'reused'.padEnd(20), 'rss MB', 'peak MB'];
   console.log(head.join(' '));
   for (const r of rows) {
     const cells = stages.map((s) => (r.timings[s] === undefined ? '-' : r.timings[s].toFixed(2)).padStart(8));
-    console.log([String(r.run).padStart(3), r.model.padEnd(16), r.seconds.toFixed(1).padStart(5), ...cells,
+    const sum = (key) => r.inference.reduce((total, run) => total + run[key], 0) / 1000;
+    const ort = [sum('loadMs').toFixed(2).padStart(8), sum('runMs').toFixed(2).padStart(7)];
+    console.log([String(r.run).padStart(3), r.model.padEnd(16), r.seconds.toFixed(1).padStart(5), ...cells, ...ort,
       (r.reused.join('+') || '-').padEnd(20), r.rssMb.toFixed(0).padStart(6), r.peakMb.toFixed(0).padStart(7)].join(' '));
   }
   const first = rows[0];

@@ -15,7 +15,7 @@
  * @property {string|URL} [baseUrl] the MeshSeg site folder (default: where meshseg.js is served)
  * @property {'auto'|'wasm'|'webgpu'} [provider] default auto
  * @property {number} [threads] WASM threads (default: cores up to 8 when cross-origin isolated, else 1)
- * @property {'disabled'|'basic'|'extended'|'all'} [optimisation] ORT graph optimisation, default all
+ * @property {'disabled'|'basic'|'extended'|'layout'|'all'} [optimisation] ORT graph optimisation, default all
  * @property {(p: Progress) => void} [onProgress] start-up progress
  * @property {() => Worker} [createWorker] start the worker yourself (tests)
  * @property {number} [graceMs] how long a cancelled run may take before the worker is restarted
@@ -63,6 +63,16 @@
  * @property {{model: string, provider: string, loadMs: number, runMs: number}[]} inference
  * @property {{provider: string, threads: number, optimisation: string, fallbackReason: string|null}} backend
  * @property {object} scanInfo shape, voxel size, orientation, dtype, format, notices
+ */
+
+/**
+ * @typedef {object} Backend how the networks run (js/worker/backend.js)
+ * @property {'wasm'|'webgpu'} provider the one in use (WebGPU may give way to WASM)
+ * @property {number} threads WASM threads
+ * @property {'disabled'|'basic'|'extended'|'layout'|'all'} optimisation ORT graph optimisation
+ * @property {string|null} fallbackReason why WebGPU is not used, or null
+ * @property {boolean} canFallBack whether WebGPU may give way to WASM (provider "auto")
+ * @property {object} requested the runner options as asked
  */
 
 /**

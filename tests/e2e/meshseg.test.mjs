@@ -188,6 +188,37 @@ test('cancel during a run stops it between steps without restarting the worker, 
   assert.ok((await readStatsTable(page)).length > 1, 'no stats rows after the run that followed a cancel');
 });
 
+test('cancel during the model run ends only the inference engine: the scan stays open and the next run reuses it', { timeout: timeouts.test }, async () => {
+  const workersBefore = requests.filter((url) => url.endsWith('/js/worker/worker.js')).length;
+  await page.getByTestId('run').click();
+  await page.waitForFunction(
+    () => document.querySelector('#stages li.current')?.dataset.stage === 'inference'
+      || document.querySelector('[data-testid="status"]').dataset.state !== 'running',
+    null, { timeout: timeouts.run, polling: 20 },
+  );
+  expectState(await readStatus(page), 'running');
+  const clicked = Date.now();
+  await page.getByTestId('cancel').click();
+  const cancelled = await waitForState(page, ['idle', 'error'], timeouts.action);
+  assert.ok(cancelled.state === 'idle' || /cancel/i.test(cancelled.text), `unexpected state after cancel: ${JSON.stringify(cancelled)}`);
+  console.log(`cancel during the model run: page idle ${((Date.now() - clicked) / 1000).toFixed(2)} s after the click`);
+  const workersAfter = requests.filter((url) => url.endsWith('/js/worker/worker.js')).length;
+  assert.equal(workersAfter, workersBefore, 'the cancel restarted the MeshSeg worker (its scans are lost)');
+
+  await page.evaluate(() => {
+    const { state } = document.querySelector('meshseg-app').app;
+    window.resultBefore = state.results.get(state.current);
+  });
+  expectState(await runTo(['done', 'error']), 'done');
+  const { fresh, reused } = await page.evaluate(() => {
+    const { state } = document.querySelector('meshseg-app').app;
+    const after = state.results.get(state.current);
+    return { fresh: after !== window.resultBefore, reused: after.reused };
+  });
+  assert.ok(fresh, 'no new result after the run that followed the cancel');
+  assert.deepEqual(reused.slice(0, 2), ['load', 'conform'], `the run after the cancel did not reuse the open scan: ${reused}`);
+});
+
 test('no request leaves the test server and the page throws nothing', () => {
   // The worker's own fetches (Pyodide, wheels, ONNX Runtime, the model) must be among those recorded.
   for (const part of ['/js/worker/worker.js', '/pyodide/', '/wheels/', '/ort/', `/models/${MODEL}/`]) {

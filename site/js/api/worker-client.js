@@ -4,7 +4,10 @@
 // by terminating the worker, the last resort. A worker that dies rejects every pending
 // call with kind "crashed"; the next call starts a new worker (`generation` counts them).
 
+import { startModuleWorker } from '../module-worker.js';
 import { PROTOCOL_VERSION, RequestType, ReplyType } from '../worker/protocol.js';
+
+export { startModuleWorker };
 
 /** An error reported by the worker, or by this client: `kind` is one of ERROR_KINDS plus
  * "crashed" (the worker died). `message` is ready to show; `file` names the input. */
@@ -21,15 +24,6 @@ export class SegmenterError extends Error {
 }
 
 const cancelledError = (message) => new SegmenterError({ kind: 'cancelled', message });
-
-/** A module worker for `url`; a cross-origin script is started through a same-origin blob. */
-export function startModuleWorker(url) {
-  const here = globalThis.location?.origin;
-  if (!here || new URL(url).origin === here) return new Worker(url, { type: 'module', name: 'meshseg' });
-  const source = `import ${JSON.stringify(String(url))};`;
-  const blob = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
-  return new Worker(blob, { type: 'module', name: 'meshseg' });
-}
 
 export class WorkerClient {
   #createWorker;

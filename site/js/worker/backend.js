@@ -67,16 +67,13 @@ export function runnerOptionsFromQuery(search) {
 }
 
 /**
- * Load onnxruntime-web for the requested runner options.
+ * Choose the backend for the requested runner options, without loading ONNX Runtime.
  * `auto` uses WebGPU when an adapter exists, else WASM; an explicit `webgpu`
  * without an adapter is an error (no silent change of what was asked for).
  * @param {object|null} [options] see checkRunnerOptions
- * @param {string} [ortUrl] the folder holding the ORT files (assets.ort)
- * @returns {Promise<{ort: object, backend: {provider: "webgpu"|"wasm", threads: number,
- *   optimisation: string, fallbackReason: string|null, canFallBack: boolean,
- *   requested: object}>}
+ * @returns {Promise<import('../types.js').Backend>}
  */
-export async function loadBackend(options, ortUrl = DEFAULT_ORT_URL) {
+export async function chooseBackend(options) {
   const requested = checkRunnerOptions(options);
   const gpu = requested.provider === "wasm"
     ? { ok: false, reason: "chosen with provider=wasm" }
@@ -84,17 +81,32 @@ export async function loadBackend(options, ortUrl = DEFAULT_ORT_URL) {
   if (requested.provider === "webgpu" && !gpu.ok) {
     throw new Error(`WebGPU was requested (provider=webgpu) but cannot be used: ${gpu.reason}`);
   }
-  const ort = await import(new URL(gpu.ok ? WEBGPU_BUNDLE : WASM_BUNDLE, ortUrl).href);
-  const threads = configureWasm(ort, requested.threads, ortUrl);
-  const backend = {
+  return {
     provider: gpu.ok ? "webgpu" : "wasm",
-    threads,
+    threads: wasmThreads(requested.threads, globalThis.crossOriginIsolated === true,
+      navigator.hardwareConcurrency),
     optimisation: requested.optimisation,
     fallbackReason: gpu.ok ? null : gpu.reason,
     canFallBack: requested.provider === "auto",
     requested,
   };
-  return { ort, backend };
+}
+
+/**
+ * Import the onnxruntime-web bundle `backend.provider` needs (the WebGPU one also holds
+ * the WASM provider) from `ortUrl` and set its WASM paths and thread count.
+ * @param {import('../types.js').Backend} backend
+ * @param {string} [ortUrl] the folder holding the ORT files (assets.ort)
+ * @returns {Promise<object>} the onnxruntime-web module
+ */
+export async function loadOrt(backend, ortUrl = DEFAULT_ORT_URL) {
+  const bundle = backend.provider === "webgpu" ? WEBGPU_BUNDLE : WASM_BUNDLE;
+  const ort = await import(new URL(bundle, ortUrl).href);
+  ort.env.wasm.wasmPaths = ortUrl; // never a CDN
+  ort.env.wasm.numThreads = backend.threads;
+  ort.env.wasm.proxy = false;
+  ort.env.logLevel = "error"; // warnings are about node placement, not actionable here
+  return ort;
 }
 
 /** Whether WebGPU can be used here, and if not, why. */
@@ -119,18 +131,4 @@ async function probeWebGPU() {
 export function wasmThreads(requested, isolated, hardwareConcurrency) {
   if (!isolated) return 1;
   return requested ?? Math.max(1, Math.min(hardwareConcurrency || 1, MAX_THREADS));
-}
-
-/**
- * Point ORT at dist/ort/ (never a CDN) and set the thread count explicitly.
- * @returns {number} threads
- */
-function configureWasm(ort, requested, ortUrl) {
-  const threads = wasmThreads(requested, globalThis.crossOriginIsolated === true,
-    navigator.hardwareConcurrency);
-  ort.env.wasm.wasmPaths = ortUrl;
-  ort.env.wasm.numThreads = threads;
-  ort.env.wasm.proxy = false;
-  ort.env.logLevel = "error"; // warnings are about node placement, not actionable here
-  return threads;
 }

@@ -1,7 +1,8 @@
 // ONNX Runtime Web sessions, one per model id, with a fall back from WebGPU to
 // WebAssembly when a WebGPU session cannot be created or run (provider "auto" only).
+// It lives in the inference worker (inference-worker.js) and is given each model's ONNX
+// bytes by the host (inference-host.js); it fetches nothing itself.
 
-const DEFAULT_OUTPUT = "labels";
 const MAX_OWN_BYTES = 1024 * 2 ** 20; // 1 GiB (meshseg.own_model.MAX_BYTES)
 
 /** An ONNX ModelProto starts with field 1 (ir_version, varint): byte 0x08. */
@@ -40,59 +41,51 @@ function checkOwnSession(session, card) {
 
 export class InferenceEngine {
   /**
-   * @param {object} ort the onnxruntime-web module (see backend.js)
-   * @param {{provider: string, threads: number, optimisation: string,
-   *   fallbackReason: string|null, canFallBack: boolean}} backend (see backend.js)
-   *   updated in place when WebGPU falls back to WebAssembly
-   * @param {Object<string, object>} cards model cards by id (models/index.json)
-   * @param {string} modelsUrl the folder holding the models (assets.models)
+   * @param {object} ort the onnxruntime-web module (see backend.js loadOrt)
+   * @param {import('../types.js').Backend} backend updated in place when WebGPU falls back
+   *   to WebAssembly
    */
-  constructor(ort, backend, cards, modelsUrl) {
+  constructor(ort, backend) {
     this.ort = ort;
     this.backend = backend;
-    this.cards = cards;
-    this.modelsUrl = modelsUrl;
-    this.sessions = new Map();
-    this.ownModels = new Map(); // the user's models: bytes in memory only
+    this.sessions = new Map(); // `${model}:${provider}` -> Promise<InferenceSession>
+    this.bytes = new Map(); // model -> ONNX bytes, kept to re-create a session after a fall back
+  }
+
+  /** Whether this engine holds `model`'s ONNX bytes (else a run must bring them). */
+  knows(model) {
+    return this.bytes.has(model);
   }
 
   /**
    * Run one model on a float32 [1, 1, D, H, W] tensor.
-   * @param {string} modelId
-   * @param {Float32Array} data may be a view into another wasm heap: ORT copies it
-   * @param {number[]} dims
+   * @param {{model: string, outputs: {name: string, kind: string}[], bytes?: Uint8Array}} spec
+   *   the model, its declared outputs, and its ONNX bytes unless the engine knows them
+   * @param {Float32Array} data @param {number[]} dims
    * @param {(stage: string, message: string, fraction?: number|null) => void} report
-   * @returns {Promise<{outputs: Object<string, Uint8Array|Float32Array>, labels: Uint8Array|undefined,
-   *   provider: string, loadMs: number, runMs: number}>} outputs by kind (the card's
-   *   declared outputs: labels, probability, image)
+   * @returns {Promise<{outputs: Object<string, Uint8Array|Float32Array>, provider: string,
+   *   loadMs: number, runMs: number}>} outputs by kind (labels, probability, image)
    */
-  async run(modelId, data, dims, report) {
+  async run({ model, outputs: declared, bytes }, data, dims, report) {
+    if (bytes) this.bytes.set(model, bytes);
     const started = performance.now();
-    let session = await this.session(modelId, report);
+    let session = await this.session(model, report);
     const loadMs = performance.now() - started;
     const input = new this.ort.Tensor("float32", data, dims);
-    report("inference", `Running ${modelId} (${this.backend.provider})`, null);
+    report("inference", `Running ${model} (${this.backend.provider})`, null);
     const ran = performance.now();
     let outputs;
     try {
-      outputs = await this.runSession(session, input, this.declaredOutputs(modelId));
+      outputs = await this.runSession(session, input, declared);
     } catch (error) {
       if (!this.mayFallBack()) throw error;
       this.fallBack(`WebGPU inference failed: ${error.message}`);
-      session = await this.session(modelId, report);
-      outputs = await this.runSession(session, input, this.declaredOutputs(modelId));
+      session = await this.session(model, report);
+      outputs = await this.runSession(session, input, declared);
     } finally {
       input.dispose();
     }
-    return { outputs, labels: outputs.labels, provider: this.backend.provider, loadMs,
-      runMs: performance.now() - ran };
-  }
-
-  /** The outputs the card declares ({name, kind}); version 1 cards: their labels output. */
-  declaredOutputs(modelId) {
-    const card = this.cards[modelId] ?? {};
-    if (Array.isArray(card.outputs) && card.outputs.length > 0) return card.outputs;
-    return [{ name: card.onnx?.output ?? DEFAULT_OUTPUT, kind: 'labels' }];
+    return { outputs, provider: this.backend.provider, loadMs, runMs: performance.now() - ran };
   }
 
   /** Run `session`, fetching the declared outputs; their data by kind. */
@@ -115,8 +108,8 @@ export class InferenceEngine {
   }
 
   /**
-   * Register a user's model (flat card + ONNX bytes) after checking it with ONNX Runtime Web:
-   * each failure is an Error whose message starts with its name.
+   * Check a user's model (flat card + ONNX bytes) with ONNX Runtime Web and keep its
+   * session: each failure is an Error whose message starts with its name.
    */
   async addModel(card, bytes, report) {
     if (bytes.byteLength > MAX_OWN_BYTES) {
@@ -135,26 +128,26 @@ export class InferenceEngine {
       throw new Error(`not-onnx: ${text}`);
     }
     checkOwnSession(session, card);
-    this.cards[card.id] = card;
-    this.ownModels.set(card.id, bytes);
     for (const key of [...this.sessions.keys()]) if (key.startsWith(`${card.id}:`)) this.sessions.delete(key);
+    this.bytes.set(card.id, bytes);
     this.sessions.set(`${card.id}:${this.backend.provider}`, Promise.resolve(session));
   }
 
-  /** The cached session of `modelId`, fetching and creating it on first use. */
-  async session(modelId, report) {
-    const key = `${modelId}:${this.backend.provider}`;
+  /** The cached session of `model`, created from its bytes on first use. */
+  async session(model, report) {
+    const key = `${model}:${this.backend.provider}`;
     if (!this.sessions.has(key)) {
-      const pending = this.createSession(modelId, report);
+      const pending = this.createSession(model, report);
       this.sessions.set(key, pending);
       pending.catch(() => this.sessions.delete(key));
     }
     return this.sessions.get(key);
   }
 
-  async createSession(modelId, report) {
-    const bytes = await this.fetchModel(modelId, report);
-    report("model", `Preparing ${modelId} (${this.backend.provider})`, null);
+  async createSession(model, report) {
+    const bytes = this.bytes.get(model);
+    if (!bytes) throw new Error(`no ONNX bytes for model ${JSON.stringify(model)} in this engine`);
+    report("model", `Preparing ${model} (${this.backend.provider})`, null);
     try {
       return await this.ort.InferenceSession.create(bytes, this.sessionOptions());
     } catch (error) {
@@ -181,29 +174,6 @@ export class InferenceEngine {
     this.backend.provider = "wasm";
     this.backend.fallbackReason = reason;
   }
-
-  /** The model's ONNX bytes, reporting download progress. */
-  async fetchModel(modelId, report) {
-    if (this.ownModels.has(modelId)) return this.ownModels.get(modelId);
-    const card = this.cards[modelId];
-    if (!card) {
-      throw new Error(`unknown model ${JSON.stringify(modelId)}; available: ` +
-        `${Object.keys(this.cards).join(", ")}`);
-    }
-    const url = new URL(card.onnx.file, this.modelsUrl);
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`cannot fetch ${url.pathname}: HTTP ${response.status}`);
-    const total = Number(response.headers.get("Content-Length")) || 0;
-    const chunks = [];
-    let received = 0;
-    const reader = response.body.getReader();
-    for (let part = await reader.read(); !part.done; part = await reader.read()) {
-      chunks.push(part.value);
-      received += part.value.length;
-      report("model", `Downloading ${card.title ?? modelId}`, total ? received / total : null);
-    }
-    return concatenate(chunks, received);
-  }
 }
 
 /** A fetched tensor's data as the pipeline takes it: uint8 labels, float32 otherwise. */
@@ -220,14 +190,4 @@ function outputData(tensor, name, kind) {
     throw new Error(`model output "${name}" is ${tensor.type}, expected float32`);
   }
   return data;
-}
-
-function concatenate(chunks, length) {
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
 }

@@ -5,8 +5,8 @@
 
 import { siteAssets } from '../assets.js';
 import { flatCard } from '../model-card-v2.js';
-import { checkRunnerOptions, loadBackend } from './backend.js';
-import { InferenceEngine } from './inference.js';
+import { checkRunnerOptions, chooseBackend } from './backend.js';
+import { EngineFailure, InferenceHost } from './inference-host.js';
 import { PythonService, loadPython, transferables } from './python-runtime.js';
 import { RequestType, checkRequest, failure, jsError, progress, result } from './protocol.js';
 
@@ -19,14 +19,16 @@ async function start(request, report) {
   const started = performance.now();
   const runner = checkRunnerOptions(request.options ?? null);
   const assets = siteAssets(request.assets?.base ?? undefined);
-  const python = await loadPython(assets, report);
-  report('runtime', 'Loading ONNX Runtime Web', null);
-  const ortStarted = performance.now();
-  const { ort, backend } = await loadBackend(runner, assets.ort);
-  const ortMs = performance.now() - ortStarted;
+  const backend = await chooseBackend(runner);
   const stored = (await fetchJson(assets.modelsIndex)).models; // version 2 cards (or 1)
   const models = stored.map(flatCard); // the flat view the page and the engine read
   const cards = Object.fromEntries(models.map((card) => [card.id, card]));
+  // ONNX Runtime runs in a worker of its own (see inference-host.js).
+  const engine = new InferenceHost({ workerUrl: new URL('inference-worker.js', assets.worker).href,
+    ortUrl: assets.ort, modelsUrl: assets.models, cards, backend });
+  const python = await loadPython(assets, report);
+  engine.prewarm(); // ONNX Runtime loads in its own worker while the user chooses a scan
+  const { onnxruntimeWeb } = await fetchJson(assets.version);
   const storedCards = Object.fromEntries(stored.map((card) => [card.id, card]));
   const info = {
     meshseg: python.versions.meshseg,
@@ -35,14 +37,14 @@ async function start(request, report) {
     numpy: python.versions.numpy,
     scipy: python.versions.scipy,
     nibabel: python.versions.nibabel,
-    onnxruntimeWeb: ort.env.versions?.web ?? null,
+    onnxruntimeWeb,
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     backend,
-    timings: { ...python.timings, ort_ms: ortMs, total_ms: performance.now() - started },
+    timings: { ...python.timings, total_ms: performance.now() - started },
   };
   return {
     service: new PythonService(python.pyodide, storedCards),
-    engine: new InferenceEngine(ort, backend, cards, assets.models),
+    engine,
     runner, info, models, debug: request.debug === true,
   };
 }
@@ -64,13 +66,24 @@ const HANDLERS = {
   },
   async segment(state, request, report, cancelled) {
     const inference = [];
+    let engineFailure = null; // a failed model run, reported as itself rather than through Python
     const infer = async (model, data, dims) => {
-      const run = await state.engine.run(model, data, dims, report);
-      inference.push({ model, provider: run.provider, loadMs: run.loadMs, runMs: run.runMs });
-      return run.outputs; // by kind: labels, probability, image
+      try {
+        const run = await state.engine.run(model, data, dims, report);
+        inference.push({ model, provider: run.provider, loadMs: run.loadMs, runMs: run.runMs });
+        return run.outputs; // by kind: labels, probability, image
+      } catch (error) {
+        engineFailure = error;
+        throw error;
+      }
     };
-    const value = unwrap(await state.service.segment(request, { infer, report, cancelled }));
-    return { ...value, inference, backend: { ...state.engine.backend } };
+    try {
+      const answer = await state.service.segment(request, { infer, report, cancelled });
+      if (!answer.ok && engineFailure) throw engineError(engineFailure);
+      return { ...unwrap(answer), inference, backend: { ...state.engine.backend } };
+    } finally {
+      state.engine.release(); // give the model's heap back; a fresh engine starts at once
+    }
   },
   measure: (state, { scan, labels, model }) => unwrap(state.service.call('measure', { scan, labels, model })),
   save: (state, { scan, labels, model, edited }) => unwrap(state.service.call('save', { scan, labels, model, edited: edited !== false })),
@@ -88,23 +101,25 @@ const HANDLERS = {
       await state.engine.addModel(flat, new Uint8Array(data), report);
     } catch (error) {
       state.service.call('remove_model', { model: flat.id });
-      throw new WorkerFailure(jsError(error.message, 'model'));
+      throw new WorkerFailure({ ...jsError(error.message, 'model'), hint: error.hint ?? '' });
     }
     return { card: flat };
   },
   status: (state) => unwrap(state.service.call('status', {})),
 };
 
+/** A failed model run as a WorkerFailure: the engine's own kind (cancelled, model), or internal. */
+function engineError(error) {
+  const kind = error instanceof EngineFailure ? error.kind : 'internal';
+  return new WorkerFailure({ ...jsError(error, kind), hint: error.hint ?? '' });
+}
+
 /**
- * Why a runtime is unusable after `error`, or null: a Pyodide fatal error, or ONNX Runtime
- * out of memory (its WebAssembly heap is left in an unknown state).
+ * Why this worker is unusable after `error`, or null: a Pyodide fatal error (ONNX Runtime
+ * out of memory ends only the inference worker, see inference-host.js).
  */
 function brokenRuntime(error) {
   if (error?.pyodide_fatal_error) return `the Python runtime failed (${error.message})`;
-  if (/bad_alloc|out of memory|Aborted\(OOM\)/i.test(String(error?.message ?? error))) {
-    return 'the model needed more memory than this browser tab can give it (WebAssembly is '
-      + `limited to 4 GB; ${String(error?.message ?? error).slice(0, 120)})`;
-  }
   return null;
 }
 
@@ -134,6 +149,7 @@ function serve() {
   let state = null; // promise of the started state
   const cancelled = new Set();
   let queue = Promise.resolve();
+  let running = null; // the id of the request being handled
 
   const ensureStarted = (request, report) => {
     if (state === null) {
@@ -158,9 +174,11 @@ function serve() {
     const ready = await ensureStarted(request, report);
     if (request.type === RequestType.INIT) return { info: ready.info, models: ready.models };
     const isCancelled = () => cancelled.has(request.id);
+    running = request.id;
     try {
       return await HANDLERS[request.type](ready, request, report, isCancelled);
     } finally {
+      running = null;
       cancelled.delete(request.id);
     }
   };
@@ -174,6 +192,9 @@ function serve() {
     }
     if (request.type === RequestType.CANCEL) {
       cancelled.add(request.target);
+      // A model run in progress stops at once: its inference worker is ended (Python's
+      // scans stay open); any other step stops at the next step boundary.
+      if (request.target === running) state?.then((ready) => ready.engine.abort());
       postMessage(result(request.id, { target: request.target }));
       return;
     }
@@ -182,8 +203,8 @@ function serve() {
       (error) => {
         const broken = brokenRuntime(error);
         if (broken) {
-          // Pyodide or ONNX Runtime is unusable for good (a WASM trap, out of memory): say so
-          // and end this worker; the client starts a new one for the next request.
+          // Pyodide is unusable for good (a WASM trap): say so and end this worker; the
+          // client starts a new one for the next request.
           postMessage(failure(request.id, jsError(broken, 'crashed')));
           self.close();
           return;
