@@ -21,6 +21,9 @@ export default {
     '--disable-sync',
     '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
   ],
+  // Added by tests/e2e/webgpu.test.mjs only: with it, headless Chromium (Debian 156) offers
+  // its software WebGPU adapter (SwiftShader) to pages and workers, even with --disable-gpu.
+  webgpuArgs: ['--enable-unsafe-webgpu'],
   viewport: { width: 1400, height: 1000 },
   // The built site served by `python -m meshseg.serve <dist> --port <port>`; port 0 picks a free one.
   dist: process.env.MESHSEG_DIST ?? path.join(root, 'dist'),

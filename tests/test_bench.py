@@ -91,6 +91,15 @@ def test_compare_table_aligns_rows_and_marks_missing_values():
     assert lines[3].split()[-1] == "-"
 
 
+def test_browser_report_says_no_hardware_webgpu_figure_exists():
+    row = bench.summarise_pair("model5_gw_ae", 2, [_native(10.0, 4.0, 800)],
+                               [_browser(20.0, [8000.0], 1400)], [0])
+    table, note = bench.browser_report([row]).split("\n\n")
+    assert table == bench.compare_table([row])
+    assert note.startswith("WebGPU: no figure measured on GPU hardware exists yet.")
+    assert "tests/e2e/webgpu.test.mjs" in note
+
+
 def test_parse_proc_status_reads_the_high_water_mark():
     assert bench.parse_proc_status(STATUS) == {"name": "chromium", "vmhwm_kb": 1460004}
     assert bench.parse_proc_status("Name:\tkthreadd\nPPid:\t2\n")["vmhwm_kb"] is None

@@ -12,6 +12,10 @@ compares native onnxruntime with the page in headless Chromium (onnxruntime-web,
 WASM) on t1_crop, interleaving the runtimes within each repeat (native at each
 thread count, then the browser at each); see bench/README.md.
 
+No WebGPU figure measured on GPU hardware exists yet: the browser rows are WASM, and
+the only WebGPU runs are the correctness test on Chromium's software adapter
+(SwiftShader; tests/e2e/webgpu.test.mjs), whose times measure a CPU emulation of a GPU.
+
 ``python -m meshseg.bench --crop-vs-full MODEL`` runs the job with its crop and on the
 whole volume, and prints the mean label Dice between the two and their FLOPs ratio.
 
@@ -242,6 +246,19 @@ def compare_table(rows: list[dict]) -> str:
     for row in rows:
         lines.append(" ".join(_cell(row.get(key), w, spec) for _, key, w, spec in COMPARE_COLUMNS))
     return "\n".join(lines)
+
+
+WEBGPU_NOTE = (
+    "WebGPU: no figure measured on GPU hardware exists yet. The browser rows above are WASM "
+    "(provider=wasm). WebGPU has only run on headless Chromium's software adapter "
+    "(SwiftShader) in the correctness test tests/e2e/webgpu.test.mjs: labels equal to "
+    "WASM, but tens to hundreds of times slower, which measures SwiftShader, not a GPU "
+    "(bench/README.md).")
+
+
+def browser_report(rows: list[dict]) -> str:
+    """The browser-versus-native table followed by :data:`WEBGPU_NOTE`."""
+    return f"{compare_table(rows)}\n\n{WEBGPU_NOTE}"
 
 
 def compare(models: list[str], threads: list[int], repeat: int, scan: Path,
@@ -510,7 +527,7 @@ def main(argv=None) -> int:
         models = args.model or _all_models(models_dir)
         rows = compare(models, args.threads or [1, 2], args.repeat, scan, models_dir,
                        log=lambda text: print(text, file=sys.stderr, flush=True))
-        return _finish(compare_table(rows), rows, args.json)
+        return _finish(browser_report(rows), rows, args.json)
     return _stages_main(args, parser)
 
 

@@ -57,14 +57,15 @@ export async function startServer({ dist = config.dist, port = config.port, logJ
 
 /**
  * Launch Chromium with the shared settings and a fresh user-data dir.
+ * @param {{args?: string[]}} [options] command-line switches added to config.launchArgs
  * @returns {Promise<{context: import('playwright-core').BrowserContext, close: () => Promise<void>}>}
  */
-export async function launchBrowser() {
+export async function launchBrowser({ args = [] } = {}) {
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshseg-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: config.executablePath,
     headless: true,
-    args: config.launchArgs,
+    args: [...config.launchArgs, ...args],
     viewport: config.viewport,
     acceptDownloads: true,
   });
@@ -186,6 +187,39 @@ export function labelDifference(fileA, fileB) {
   const done = spawnSync('python3', ['-c', script, fileA, fileB], { encoding: 'utf-8' });
   if (done.status !== 0) {
     throw new Error(`nibabel could not compare ${fileA} and ${fileB}:\n${done.stderr}`);
+  }
+  return JSON.parse(done.stdout);
+}
+
+/**
+ * Voxels where two images of the same grid differ, and the largest absolute difference of
+ * their scaled values (nibabel; uint8 probabilities count in steps of their scl_slope).
+ * @returns {{differing: number, maxAbs: number, shapes: number[][], range: number[],
+ *   distinct: number}} range and distinct: the first image's extreme values and how many
+ *   different values it holds
+ */
+export function voxelDifference(fileA, fileB) {
+  const script = 'import json, sys, numpy as np, nibabel as nib\n'
+    + 'a, b = (np.asanyarray(nib.load(f).dataobj).astype(np.float64) for f in sys.argv[1:3])\n'
+    + 'if a.shape != b.shape: sys.exit(f"shapes differ: {a.shape} {b.shape}")\n'
+    + 'print(json.dumps({"differing": int(np.count_nonzero(a != b)),'
+    + ' "maxAbs": float(np.abs(a - b).max()), "shapes": [list(a.shape), list(b.shape)],'
+    + ' "range": [float(a.min()), float(a.max())], "distinct": int(np.unique(a).size)}))';
+  const done = spawnSync('python3', ['-c', script, fileA, fileB], { encoding: 'utf-8' });
+  if (done.status !== 0) {
+    throw new Error(`nibabel could not compare ${fileA} and ${fileB}:\n${done.stderr}`);
+  }
+  return JSON.parse(done.stdout);
+}
+
+/** Voxels per label value of a label image (nibabel), as {label: voxels}. */
+export function labelCounts(file) {
+  const script = 'import json, sys, numpy as np, nibabel as nib\n'
+    + 'values, counts = np.unique(np.asanyarray(nib.load(sys.argv[1]).dataobj), return_counts=True)\n'
+    + 'print(json.dumps({str(int(v)): int(n) for v, n in zip(values, counts)}))';
+  const done = spawnSync('python3', ['-c', script, file], { encoding: 'utf-8' });
+  if (done.status !== 0) {
+    throw new Error(`nibabel could not read ${file}:\n${done.stderr}`);
   }
   return JSON.parse(done.stdout);
 }

@@ -160,8 +160,12 @@ export class InferenceEngine {
   sessionOptions() {
     // No CPU arena: a session's freed activations go back to the shared wasm heap, so a
     // pre-model's buffers are reused by the main model instead of held by its arena.
+    // Log severity 3 (errors): a session logs warnings by default whatever ort.env.logLevel
+    // says, and on WebGPU every session warns, as console errors, that some nodes (the
+    // integer label cast, shape ops) run on the CPU, which is expected and not actionable.
     return { executionProviders: [this.backend.provider],
-      graphOptimizationLevel: this.backend.optimisation, enableCpuMemArena: false };
+      graphOptimizationLevel: this.backend.optimisation, enableCpuMemArena: false,
+      logSeverityLevel: 3 };
   }
 
   /** WebGPU may give way to WASM only when the page asked for "auto". */
