@@ -8,7 +8,9 @@
 // once, then --runs runs cycling through --models with the Run button. After each run it
 // reads the stage timings of the result (with ONNX Runtime's session load and run
 // seconds: each segmentation gets a fresh inference worker) and the resident memory of the Chromium renderer
-// processes (/proc: VmRSS now, VmHWM peak), and prints one row per run.
+// processes (/proc: VmRSS now, VmHWM peak), and prints one row per run. Before the next run
+// it waits until the viewer has drawn the result (the GPU process is idle): headless
+// Chromium draws with SwiftShader on the CPU, which would slow the next run's inference.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,6 +46,37 @@ function renderers(userDataDir) {
     found.push({ pid: Number(pid), rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 });
   }
   return found;
+}
+
+/** CPU seconds used so far by the Chromium GPU process of `userDataDir` (software GL here). */
+function gpuCpuSeconds(userDataDir) {
+  let seconds = 0;
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let cmdline;
+    try {
+      cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf-8');
+      if (!cmdline.includes('--type=gpu-process') || !cmdline.includes(userDataDir)) continue;
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf-8').split(') ')[1].split(' ');
+      seconds += (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (CLK_TCK 100)
+    } catch {
+      continue; // the process ended while we looked
+    }
+  }
+  return seconds;
+}
+
+/**
+ * Wait (at most `limitMs`) until the GPU process has used under 0.1 s of CPU in a second:
+ * in headless Chromium the viewer draws a new result with SwiftShader (software GL) for
+ * several seconds, which would otherwise take a core from the next run's inference.
+ */
+async function gpuQuiet(page, userDataDir, limitMs = 30000) {
+  const until = Date.now() + limitMs;
+  while (Date.now() < until) {
+    const before = gpuCpuSeconds(userDataDir);
+    await page.waitForTimeout(1000);
+    if (gpuCpuSeconds(userDataDir) - before < 0.1) return;
+  }
 }
 
 function memory(userDataDir) {
@@ -82,7 +115,7 @@ async function main() {
         const last = [...app.state.results.values()].at(-1);
         return { timings: last.timings, reused: last.reused, inference: last.inference };
       });
-      await page.waitForTimeout(500);
+      await gpuQuiet(page, userDataDir);
       rows.push({ run, model, seconds, ...result, ...memory(userDataDir) });
       const r = rows.at(-1);
       process.stderr.write(`run ${run} ${model}: ${seconds.toFixed(1)} s, reused ${r.reused.join('+') || '-'}, renderer ${r.rssMb.toFixed(0)} MB (peak ${r.peakMb.toFixed(0)} MB)\n`);
