@@ -45,6 +45,10 @@ try {
     await warm.goto(`${server.origin}/`);
     await waitForState(warm, ['idle'], 120_000);
     result.warm_s.push(Math.round((performance.now() - started) / 10) / 100);
+    // The worker's own start-up stages (seconds): Pyodide, numpy/scipy, wheels, all.
+    const timings = await warm.evaluate(() => document.querySelector('meshseg-app').segmenter.info.timings);
+    (result.warm_worker_s ??= []).push(Object.fromEntries(Object.entries(timings)
+      .map(([stage, ms]) => [stage.replace(/_ms$/, ''), Math.round(ms / 10) / 100])));
     result.warm_server_mb = mb(total(served()) - before);
     await warm.close();
   }
