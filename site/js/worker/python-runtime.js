@@ -2,7 +2,10 @@
 // meshseg.service.Service. Python formats its own answers and errors; this module only
 // converts values between the two runtimes.
 
-const LOCK_PACKAGES = ['numpy', 'scipy', 'packaging'];
+const LOCK_PACKAGES = ['numpy', 'packaging'];
+// scipy (with openblas, 20 MB) is needed from the first conform on, not to open a scan: it
+// loads after start-up (loadDeferredPackages), so the page is ready sooner.
+const DEFERRED_PACKAGES = ['scipy'];
 
 /**
  * Start Pyodide and install everything meshseg needs.
@@ -19,7 +22,7 @@ export async function loadPython(assets, report) {
   timings.runtime_ms = performance.now() - started;
 
   started = performance.now();
-  report('runtime', 'Loading numpy and scipy', null);
+  report('runtime', 'Loading numpy', null);
   await loadPackages(pyodide, LOCK_PACKAGES, LOCK_PACKAGES);
   timings.packages_ms = performance.now() - started;
 
@@ -30,6 +33,14 @@ export async function loadPython(assets, report) {
   await loadPackages(pyodide, urls, wheels.wheels.map(distributionName));
   timings.wheels_ms = performance.now() - started;
   return { pyodide, versions: pythonVersions(pyodide), timings };
+}
+
+/**
+ * Load the packages start-up leaves out (scipy); requests that run Python await it.
+ * @returns {Promise<void>}
+ */
+export function loadDeferredPackages(pyodide) {
+  return loadPackages(pyodide, DEFERRED_PACKAGES, DEFERRED_PACKAGES);
 }
 
 /**
@@ -57,7 +68,7 @@ function distributionName(wheel) {
 
 function pythonVersions(pyodide) {
   const versions = { pyodide: pyodide.version };
-  for (const module of ['sys', 'numpy', 'scipy', 'nibabel', 'meshseg']) {
+  for (const module of ['sys', 'numpy', 'nibabel', 'meshseg']) { // scipy: see loadDeferredPackages
     const proxy = pyodide.pyimport(module);
     versions[module === 'sys' ? 'python' : module] = module === 'sys' ? proxy.version.split(' ')[0] : proxy.__version__;
     proxy.destroy();

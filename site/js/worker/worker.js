@@ -7,7 +7,7 @@ import { siteAssets } from '../assets.js';
 import { flatCard } from '../model-card-v2.js';
 import { checkRunnerOptions, chooseBackend } from './backend.js';
 import { EngineFailure, InferenceHost } from './inference-host.js';
-import { PythonService, loadPython, transferables } from './python-runtime.js';
+import { PythonService, loadDeferredPackages, loadPython, transferables } from './python-runtime.js';
 import { RequestType, checkRequest, failure, jsError, progress, result } from './protocol.js';
 
 /**
@@ -27,15 +27,19 @@ async function start(request, report) {
   const engine = new InferenceHost({ workerUrl: new URL('inference-worker.js', assets.worker).href,
     ortUrl: assets.ort, modelsUrl: assets.models, cards, backend });
   const python = await loadPython(assets, report);
-  engine.prewarm(); // ONNX Runtime loads in its own worker while the user chooses a scan
-  const { onnxruntimeWeb } = await fetchJson(assets.version);
-  const storedCards = Object.fromEntries(stored.map((card) => [card.id, card]));
+  const service = new PythonService(python.pyodide, Object.fromEntries(stored.map((card) => [card.id, card])));
+  // While the user chooses a scan: scipy (after meshseg is imported, never during), and
+  // ONNX Runtime in its own worker.
+  const scipy = loadDeferredPackages(python.pyodide);
+  scipy.catch(() => {}); // each request awaits it and reports its error
+  engine.prewarm();
+  const { onnxruntimeWeb, scipy: scipyVersion } = await fetchJson(assets.version);
   const info = {
     meshseg: python.versions.meshseg,
     pyodide: python.versions.pyodide,
     python: python.versions.python,
     numpy: python.versions.numpy,
-    scipy: python.versions.scipy,
+    scipy: scipyVersion, // the lock's, which loadDeferredPackages loads
     nibabel: python.versions.nibabel,
     onnxruntimeWeb,
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
@@ -43,7 +47,8 @@ async function start(request, report) {
     timings: { ...python.timings, total_ms: performance.now() - started },
   };
   return {
-    service: new PythonService(python.pyodide, storedCards),
+    service,
+    scipy,
     engine,
     runner, info, models, debug: request.debug === true,
   };
@@ -173,6 +178,7 @@ function serve() {
     if (cancelled.delete(request.id)) throw new WorkerFailure(jsError('cancelled before it started', 'cancelled'));
     const ready = await ensureStarted(request, report);
     if (request.type === RequestType.INIT) return { info: ready.info, models: ready.models };
+    await ready.scipy;
     const isCancelled = () => cancelled.has(request.id);
     running = request.id;
     try {
