@@ -19,7 +19,8 @@ async function start(request, report) {
   const started = performance.now();
   const runner = checkRunnerOptions(request.options ?? null);
   const assets = siteAssets(request.assets?.base ?? undefined);
-  const backend = await chooseBackend(runner);
+  const backend = await chooseBackend(runner); // a WebGPU adapter probe unless provider=wasm
+  const backendMs = performance.now() - started;
   const stored = (await fetchJson(assets.modelsIndex)).models; // version 2 cards (or 1)
   const models = stored.map(flatCard); // the flat view the page and the engine read
   const cards = Object.fromEntries(models.map((card) => [card.id, card]));
@@ -27,7 +28,9 @@ async function start(request, report) {
   const engine = new InferenceHost({ workerUrl: new URL('inference-worker.js', assets.worker).href,
     ortUrl: assets.ort, modelsUrl: assets.models, cards, backend });
   const python = await loadPython(assets, report);
+  const serviceStarted = performance.now();
   const service = new PythonService(python.pyodide, Object.fromEntries(stored.map((card) => [card.id, card])));
+  python.timings.service_ms = performance.now() - serviceStarted; // import meshseg.service
   // While the user chooses a scan: scipy (after meshseg is imported, never during), and
   // ONNX Runtime in its own worker.
   const scipy = loadDeferredPackages(python.pyodide);
@@ -44,7 +47,7 @@ async function start(request, report) {
     onnxruntimeWeb,
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     backend,
-    timings: { ...python.timings, total_ms: performance.now() - started },
+    timings: { backend_ms: backendMs, ...python.timings, total_ms: performance.now() - started },
   };
   return {
     service,
