@@ -143,3 +143,14 @@ def test_differing_voxels_counts_label_changes(tmp_path):
     nib.save(nib.Nifti1Image(labels[:3], np.eye(4)), str(tmp_path / "c.nii.gz"))
     with pytest.raises(ValueError, match="shape"):
         bench.differing_voxels(tmp_path / "a.nii.gz", tmp_path / "c.nii.gz")
+
+
+def test_summarise_pair_reports_the_conform_ratio_from_stage_medians():
+    native = [_native(10.0, 3.5, 800), _native(12.0, 4.0, 820)]
+    browser = [_browser(20.0, [7000.0], 1400), _browser(24.0, [8000.0], 1500)]
+    for case, seconds in zip(native + browser, (1.0, 3.0, 2.5, 3.5), strict=True):
+        (case.get("stages") or case["timings"])["conform"] = seconds
+    row = bench.summarise_pair("m", 2, native, browser, [0, 0])
+    assert row["native_conform_s"] == 2.0 and row["browser_conform_s"] == 3.0
+    assert row["ratio_conform"] == 1.5
+    assert "x conf" in bench.compare_table([row]) and " 1.50" in bench.compare_table([row])

@@ -212,7 +212,10 @@ def summarise_pair(model: str, threads: int, native: list[dict], browser: list[d
         "browser_backend": browser[0]["backend"] if browser else None,
         "browser_gflop": total_gflop(browser[0]["work"]) if browser else None,
         "differing_voxels": max(diffs) if diffs else None,
+        "native_conform_s": median_or_none(r["stages"].get("conform") for r in native),
+        "browser_conform_s": median_or_none(r["timings"].get("conform") for r in browser),
     }
+    row["ratio_conform"] = ratio(row["browser_conform_s"], row["native_conform_s"])
     row["ratio_total"] = ratio(row["browser_total_s"], row["native_total_s"])
     row["ratio_inference"] = ratio(row["browser_run_s"], row["native_run_s"])
     row["native_gflops"] = ratio(gflop, row["native_run_s"])
@@ -225,6 +228,7 @@ COMPARE_COLUMNS = (  # title, row key, width, format spec
     ("nat s", "native_total_s", 7, ".1f"), ("nat inf", "native_run_s", 7, ".1f"),
     ("web s", "browser_total_s", 7, ".1f"), ("web inf", "browser_run_s", 7, ".1f"),
     ("x job", "ratio_total", 6, ".2f"), ("x inf", "ratio_inference", 6, ".2f"),
+    ("x conf", "ratio_conform", 6, ".2f"),
     ("natGF/s", "native_gflops", 7, ".1f"), ("webGF/s", "browser_gflops", 7, ".1f"),
     ("nat MB", "native_peak_mb", 7, ".0f"), ("web MB", "browser_peak_mb", 7, ".0f"),
     ("diff", "differing_voxels", 5, "d"),
