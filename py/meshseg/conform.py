@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import nibabel as nib
 import numpy as np
+from scipy import ndimage
 
 _TOL = 1e-4
 
@@ -199,7 +200,6 @@ def conform(img, shape=(256, 256, 256), voxel_size=1.0, orientation="LIA",
         permutation, integer offsets) the values are copied, not interpolated:
         the result equals the interpolated one.
     """
-    from scipy import ndimage  # on use: the page loads scipy after start-up (worker.js)
     if len(img.shape) != 3:
         raise ValueError(f"conform needs a 3D image, got shape {img.shape}")
     shape = tuple(int(n) for n in shape)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 _FULL_26 = np.ones((3, 3, 3), dtype=bool)
 
@@ -24,7 +25,6 @@ def largest_component(labels: np.ndarray) -> np.ndarray:
         A copy of `labels` with non-zero voxels outside the largest component set to 0.
         An all-background input is returned unchanged (as a copy).
     """
-    from scipy import ndimage  # on use: the page loads scipy after start-up (worker.js)
     foreground = labels != 0
     components, count = ndimage.label(foreground, structure=_FULL_26)
     if count <= 1:
@@ -55,7 +55,6 @@ def clean_classes(labels: np.ndarray, min_voxels: int = 64) -> np.ndarray:
     ndarray
         Cleaned copy of `labels`, same dtype.
     """
-    from scipy import ndimage  # on use: the page loads scipy after start-up (worker.js)
     drop = np.zeros(labels.shape, dtype=bool)
     for value in np.unique(labels):
         if value == 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import nibabel as nib
 import numpy as np
+from scipy import ndimage
 
 from meshseg.conform import axis_permutation, permute_into, voxel_to_voxel
 
@@ -26,7 +27,6 @@ def to_native(volume, model_affine, native_shape, native_affine, outside: float 
     When the grids align (an axis permutation with flips, 1:1 voxels) the values are
     copied exactly, as the labels are (no interpolation, no blur).
     """
-    from scipy import ndimage  # on use: the page loads scipy after start-up (worker.js)
     vox2vox = voxel_to_voxel(np.asarray(model_affine, float), np.asarray(native_affine, float))
     permutation = axis_permutation(vox2vox)
     if permutation is not None:

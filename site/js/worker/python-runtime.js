@@ -2,10 +2,7 @@
 // meshseg.service.Service. Python formats its own answers and errors; this module only
 // converts values between the two runtimes.
 
-const LOCK_PACKAGES = ['numpy', 'packaging'];
-// scipy (with openblas, 20 MB) is needed from the first conform on, not to open a scan: it
-// loads after start-up (loadDeferredPackages), so the page is ready sooner.
-const DEFERRED_PACKAGES = ['scipy'];
+const LOCK_PACKAGES = ['numpy', 'scipy', 'packaging'];
 
 /**
  * Start Pyodide and install everything meshseg needs.
@@ -22,7 +19,7 @@ export async function loadPython(assets, report) {
   timings.runtime_ms = performance.now() - started;
 
   started = performance.now();
-  report('runtime', 'Loading numpy', null);
+  report('runtime', 'Loading numpy and scipy', null);
   await loadPackages(pyodide, LOCK_PACKAGES, LOCK_PACKAGES);
   timings.packages_ms = performance.now() - started;
 
@@ -33,14 +30,6 @@ export async function loadPython(assets, report) {
   await loadPackages(pyodide, urls, wheels.wheels.map(distributionName));
   timings.wheels_ms = performance.now() - started;
   return { pyodide, versions: pythonVersions(pyodide), timings };
-}
-
-/**
- * Load the packages start-up leaves out (scipy); requests that run Python await it.
- * @returns {Promise<void>}
- */
-export function loadDeferredPackages(pyodide) {
-  return loadPackages(pyodide, DEFERRED_PACKAGES, DEFERRED_PACKAGES);
 }
 
 /**
@@ -68,7 +57,7 @@ function distributionName(wheel) {
 
 function pythonVersions(pyodide) {
   const versions = { pyodide: pyodide.version };
-  for (const module of ['sys', 'numpy', 'nibabel', 'meshseg']) { // scipy: see loadDeferredPackages
+  for (const module of ['sys', 'numpy', 'scipy', 'nibabel', 'meshseg']) {
     const proxy = pyodide.pyimport(module);
     versions[module === 'sys' ? 'python' : module] = module === 'sys' ? proxy.version.split(' ')[0] : proxy.__version__;
     proxy.destroy();

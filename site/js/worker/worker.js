@@ -7,7 +7,7 @@ import { siteAssets } from '../assets.js';
 import { flatCard } from '../model-card-v2.js';
 import { checkRunnerOptions, chooseBackend } from './backend.js';
 import { EngineFailure, InferenceHost } from './inference-host.js';
-import { PythonService, loadDeferredPackages, loadPython, transferables } from './python-runtime.js';
+import { PythonService, loadPython, transferables } from './python-runtime.js';
 import { RequestType, checkRequest, failure, jsError, progress, result } from './protocol.js';
 
 /**
@@ -31,18 +31,13 @@ async function start(request, report) {
   const serviceStarted = performance.now();
   const service = new PythonService(python.pyodide, Object.fromEntries(stored.map((card) => [card.id, card])));
   python.timings.service_ms = performance.now() - serviceStarted; // import meshseg.service
-  // While the user chooses a scan: scipy (after meshseg is imported, never during), and
-  // ONNX Runtime in its own worker.
-  const scipy = loadDeferredPackages(python.pyodide);
-  scipy.catch(() => {}); // each request awaits it and reports its error
-  engine.prewarm();
-  const { onnxruntimeWeb, scipy: scipyVersion } = await fetchJson(assets.version);
+  const { onnxruntimeWeb } = await fetchJson(assets.version);
   const info = {
     meshseg: python.versions.meshseg,
     pyodide: python.versions.pyodide,
     python: python.versions.python,
     numpy: python.versions.numpy,
-    scipy: scipyVersion, // the lock's, which loadDeferredPackages loads
+    scipy: python.versions.scipy,
     nibabel: python.versions.nibabel,
     onnxruntimeWeb,
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
@@ -51,7 +46,6 @@ async function start(request, report) {
   };
   return {
     service,
-    scipy,
     engine,
     runner, info, models, debug: request.debug === true,
   };
@@ -181,7 +175,6 @@ function serve() {
     if (cancelled.delete(request.id)) throw new WorkerFailure(jsError('cancelled before it started', 'cancelled'));
     const ready = await ensureStarted(request, report);
     if (request.type === RequestType.INIT) return { info: ready.info, models: ready.models };
-    await ready.scipy;
     const isCancelled = () => cancelled.has(request.id);
     running = request.id;
     try {
