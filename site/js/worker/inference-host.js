@@ -1,9 +1,9 @@
 // The MeshSeg worker's side of inference: it fetches each model's ONNX bytes once, sends
 // tensors to an inference worker (inference-worker.js, ONNX Runtime Web) and gets outputs
 // back. ONNX Runtime's WebAssembly heap grows to the widest model's activations and never
-// shrinks, so the host ends its inference worker after each segmentation and starts a
-// fresh one at once (ready before the next run): memory between runs stays that of a
-// fresh runtime, whatever ran before. Ending it is also how a model run is cancelled, and
+// shrinks, so the host ends its inference worker after each segmentation, and the next
+// one starts with the next segmentation (it loads while Python prepares the scan): memory
+// between runs holds no ONNX Runtime, whatever ran before. Ending it is also how a model run is cancelled, and
 // an out-of-memory engine costs only itself: the scans held by Python stay open.
 
 import { startModuleWorker } from '../module-worker.js';
@@ -173,11 +173,10 @@ export class InferenceHost {
     if (this.#runs > 0) this.#worker?.end(new EngineFailure('cancelled during the model run', 'cancelled'));
   }
 
-  /** End the inference worker, giving its heap back, and start a fresh one. */
+  /** End the inference worker, giving its heap back; the next prewarm or run starts a fresh one. */
   release() {
     this.#worker?.end(new EngineFailure('the inference engine was released', 'internal'));
     this.#worker = null;
-    this.prewarm();
   }
 
   /** The outputs the card declares ({name, kind}); version 1 cards: their labels output. */

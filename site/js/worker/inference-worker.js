@@ -1,7 +1,7 @@
 // The inference worker: ONNX Runtime Web and its sessions, apart from Python. The MeshSeg
-// worker starts one, sends it tensors and model bytes, and ends it after each segmentation
-// (inference-host.js), so the WebAssembly heap that a wide model grew is given back instead
-// of held for the rest of the page's life.
+// worker starts one for each segmentation, sends it tensors and model bytes, and ends it
+// afterwards (inference-host.js), so the WebAssembly heap that a wide model grew is given
+// back instead of held for the rest of the page's life.
 
 import { loadOrt } from './backend.js';
 import { InferenceEngine } from './inference.js';

@@ -24,7 +24,7 @@ async function start(request, report) {
   const stored = (await fetchJson(assets.modelsIndex)).models; // version 2 cards (or 1)
   const models = stored.map(flatCard); // the flat view the page and the engine read
   const cards = Object.fromEntries(models.map((card) => [card.id, card]));
-  // ONNX Runtime runs in a worker of its own (see inference-host.js).
+  // ONNX Runtime runs in a worker of its own, one per segmentation (see inference-host.js).
   const engine = new InferenceHost({ workerUrl: new URL('inference-worker.js', assets.worker).href,
     ortUrl: assets.ort, modelsUrl: assets.models, cards, backend });
   const python = await loadPython(assets, report);
@@ -67,6 +67,7 @@ const HANDLERS = {
     return opened;
   },
   async segment(state, request, report, cancelled) {
+    state.engine.prewarm(); // ONNX Runtime loads in its own worker while Python prepares the scan
     const inference = [];
     let engineFailure = null; // a failed model run, reported as itself rather than through Python
     const infer = async (model, data, dims) => {
@@ -84,7 +85,7 @@ const HANDLERS = {
       if (!answer.ok && engineFailure) throw engineError(engineFailure);
       return { ...unwrap(answer), inference, backend: { ...state.engine.backend } };
     } finally {
-      state.engine.release(); // give the model's heap back; a fresh engine starts at once
+      state.engine.release(); // give the model's heap back (see inference-host.js)
     }
   },
   measure: (state, { scan, labels, model }) => unwrap(state.service.call('measure', { scan, labels, model })),
