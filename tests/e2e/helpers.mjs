@@ -149,6 +149,14 @@ export async function download(page, testId, prefix) {
   return target;
 }
 
+/** Run a nibabel `script` on `args` in python3 and parse the JSON it prints; `what` names
+ * the job in the error (with Python's stderr) when it fails. */
+function pythonJson(script, args, what) {
+  const done = spawnSync('python3', ['-c', script, ...args], { encoding: 'utf-8' });
+  if (done.status !== 0) throw new Error(`nibabel could not ${what}:\n${done.stderr}`);
+  return JSON.parse(done.stdout);
+}
+
 /**
  * Shape and affine of a NIfTI/MGZ file as nibabel sees them.
  * @returns {{shape: number[], affine: number[][]}}
@@ -157,11 +165,7 @@ export function niftiGeometry(file) {
   const script = 'import json, sys, nibabel as nib\n'
     + 'img = nib.load(sys.argv[1])\n'
     + 'print(json.dumps({"shape": list(img.shape), "affine": img.affine.tolist()}))';
-  const done = spawnSync('python3', ['-c', script, file], { encoding: 'utf-8' });
-  if (done.status !== 0) {
-    throw new Error(`nibabel could not read ${file}:\n${done.stderr}`);
-  }
-  return JSON.parse(done.stdout);
+  return pythonJson(script, [file], `read ${file}`);
 }
 
 /** Throw unless two affines agree within `tolerance` everywhere. */
@@ -184,11 +188,7 @@ export function labelDifference(fileA, fileB) {
     + 'print(json.dumps({"differing": int(np.count_nonzero(va != vb)) if same else -1,'
     + ' "shapes": [list(va.shape), list(vb.shape)],'
     + ' "affinesClose": bool(np.allclose(a.affine, b.affine, atol=1e-4))}))';
-  const done = spawnSync('python3', ['-c', script, fileA, fileB], { encoding: 'utf-8' });
-  if (done.status !== 0) {
-    throw new Error(`nibabel could not compare ${fileA} and ${fileB}:\n${done.stderr}`);
-  }
-  return JSON.parse(done.stdout);
+  return pythonJson(script, [fileA, fileB], `compare ${fileA} and ${fileB}`);
 }
 
 /**
@@ -205,11 +205,7 @@ export function voxelDifference(fileA, fileB) {
     + 'print(json.dumps({"differing": int(np.count_nonzero(a != b)),'
     + ' "maxAbs": float(np.abs(a - b).max()), "shapes": [list(a.shape), list(b.shape)],'
     + ' "range": [float(a.min()), float(a.max())], "distinct": int(np.unique(a).size)}))';
-  const done = spawnSync('python3', ['-c', script, fileA, fileB], { encoding: 'utf-8' });
-  if (done.status !== 0) {
-    throw new Error(`nibabel could not compare ${fileA} and ${fileB}:\n${done.stderr}`);
-  }
-  return JSON.parse(done.stdout);
+  return pythonJson(script, [fileA, fileB], `compare ${fileA} and ${fileB}`);
 }
 
 /** Voxels per label value of a label image (nibabel), as {label: voxels}. */
@@ -217,11 +213,7 @@ export function labelCounts(file) {
   const script = 'import json, sys, numpy as np, nibabel as nib\n'
     + 'values, counts = np.unique(np.asanyarray(nib.load(sys.argv[1]).dataobj), return_counts=True)\n'
     + 'print(json.dumps({str(int(v)): int(n) for v, n in zip(values, counts)}))';
-  const done = spawnSync('python3', ['-c', script, file], { encoding: 'utf-8' });
-  if (done.status !== 0) {
-    throw new Error(`nibabel could not read ${file}:\n${done.stderr}`);
-  }
-  return JSON.parse(done.stdout);
+  return pythonJson(script, [file], `read ${file}`);
 }
 
 /** URLs that went to none of `origins` (data: and blob: URLs are local). */
