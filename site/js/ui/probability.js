@@ -27,7 +27,10 @@ export function readNifti(buffer) {
   const Type = DATATYPES[datatype];
   if (!Type || !little) throw new Error(`unsupported probability NIfTI (datatype ${datatype})`);
   const count = dims[0] * dims[1] * dims[2];
-  const values = new Type(buffer.slice(offset, offset + count * Type.BYTES_PER_ELEMENT));
+  // A view, not a copy (a native-grid confidence map of a big scan is tens of MB); a copy only
+  // where the offset does not suit the type's alignment.
+  const values = offset % Type.BYTES_PER_ELEMENT === 0 ? new Type(buffer, offset, count)
+    : new Type(buffer.slice(offset, offset + count * Type.BYTES_PER_ELEMENT));
   return { values, slope, inter, voxelMl: (pixdim[0] * pixdim[1] * pixdim[2]) / 1000 };
 }
 

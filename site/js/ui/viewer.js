@@ -22,6 +22,17 @@ export function labelColormap(classes) {
 }
 
 /**
+ * Resolve in a later task, so that the page can paint and handle input in between: reading a
+ * volume (NiiVue scans every voxel for its range) and uploading it to the GPU are each a
+ * main-thread task of 0.1-0.3 s for a 256 x 256 x 128 image, and together they blocked the page
+ * for over 0.5 s.
+ * @returns {Promise<void>}
+ */
+export function nextTask() {
+  return globalThis.scheduler?.yield ? globalThis.scheduler.yield() : new Promise((resolve) => { setTimeout(resolve, 0); });
+}
+
+/**
  * Manage the viewer.
  * @param {object} elements
  * @param {HTMLCanvasElement} elements.canvas
@@ -42,7 +53,8 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     logLevel: 'error',
   });
   let names = new Map();
-  let generation = 0;
+  let generation = 0; // bumped when the scan changes: a scan still loading is dropped
+  let layering = 0; // bumped when the overlays change: overlays still loading are dropped
 
   function say(text) {
     message.textContent = text;
@@ -89,6 +101,7 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
   /** Remove everything (a new scan is being checked). */
   async function clear() {
     generation += 1;
+    layering += 1;
     if (!(await ready)) {
       return;
     }
@@ -104,11 +117,14 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
       return false;
     }
     const mine = ++generation;
+    layering += 1;
     say('Loading the scan into the viewer…');
     cursorLabel.textContent = '';
     clearVolumes();
     try {
+      await nextTask();
       const image = await NVImage.loadFromUrl({ url: file.bytes, name: file.name, colormap: 'gray' });
+      await nextTask();
       if (mine !== generation) {
         return false;
       }
@@ -131,6 +147,7 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
    * names are shown under the cursor). Resolves false (with a message shown) if they cannot be drawn.
    */
   async function showOverlays(layers) {
+    const mine = ++layering;
     if (!(await ready) || nv.volumes.length === 0) {
       return false;
     }
@@ -139,8 +156,13 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     }
     try {
       for (const layer of layers) {
+        await nextTask();
         const image = await NVImage.loadFromUrl({ url: layer.bytes.slice(0), name: layer.name, opacity: layer.opacity ?? Number(opacity.value) });
         image.setColormapLabel(labelColormap(layer.classes));
+        await nextTask();
+        if (mine !== layering || nv.volumes.length === 0) {
+          return false;
+        }
         nv.addVolume(image);
       }
       names = new Map((layers[0]?.classes ?? []).map((cls) => [cls.index, cls.name]));
@@ -153,6 +175,7 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
 
   /** Show an image-to-image model's output (float NIfTI on the scan's grid) over the scan. */
   async function showImage(bytes, name) {
+    const mine = ++layering;
     if (!(await ready) || nv.volumes.length === 0) {
       return false;
     }
@@ -160,7 +183,12 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
       nv.removeVolume(nv.volumes[1]);
     }
     try {
+      await nextTask();
       const image = await NVImage.loadFromUrl({ url: bytes.slice(0), name, colormap: 'hot', opacity: Number(opacity.value) });
+      await nextTask();
+      if (mine !== layering || nv.volumes.length === 0) {
+        return false;
+      }
       nv.addVolume(image);
       return true;
     } catch (error) {
@@ -170,6 +198,7 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
   }
 
   async function clearLabels() {
+    layering += 1;
     if (!(await ready)) {
       return;
     }
