@@ -39,7 +39,15 @@ python3 -m ruff check py tests build.py
 
 status=0
 step "pytest"
-python3 -m pytest -q -ra tests || status=$?
+# Two pytest processes side by side: the full-size model runs (marked slow) one after
+# another in one, the quick tests in the other; each prints its report when both are done.
+logs=$(mktemp -d)
+python3 -m pytest -q -ra -p no:cacheprovider -m slow tests > "$logs/slow" 2>&1 & slow=$!
+python3 -m pytest -q -ra -p no:cacheprovider -m "not slow" tests > "$logs/quick" 2>&1 & quick=$!
+wait "$slow" || status=$?
+wait "$quick" || status=$?
+cat "$logs/slow" "$logs/quick"
+rm -rf "$logs"
 
 step "JavaScript unit tests (node --test, against the built dist/js)"
 node --test tests/js/ || status=$?

@@ -196,6 +196,7 @@ def test_cli_masks_from_dicom_equal_the_nifti_mask_and_leak_no_patient_data(tmp_
         assert not any(leak in content or leak in path.name.encode() for leak in leaks), path
 
 
+@pytest.mark.slow
 def test_cli_real_model_on_a_dicom_head_matches_the_nifti(tmp_path, data_dir, models_dir):
     source = nib.load(data_dir / "nifti_space" / "RAS.nii.gz")
     data = np.asarray(source.dataobj, dtype=np.float32)

@@ -61,6 +61,7 @@ def test_label_dice():
     assert label_dice(a, b) == {1: pytest.approx(2 / 3), 2: pytest.approx(4 / 6)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", MODELS)
 def test_crop_labels_equal_a_whole_volume_run(model, data_dir, models_dir):
     cards = {card.id: card for card in read_index(models_dir / "index.json")}

@@ -22,6 +22,7 @@ ORIENTATIONS = ("RAS", "LAS", "LPI", "PSR", "AIL", "SLA")
 MODEL = "model5_gw_ae"
 
 
+@pytest.mark.slow
 def test_cli_segments_t1_crop_in_native_space(data_dir, models_dir, tmp_path):
     scan = data_dir / "t1_crop.nii.gz"
     out, stats = tmp_path / "mask.nii.gz", tmp_path / "stats.json"
@@ -62,6 +63,7 @@ def orientation_masks(data_dir, models_dir):
     return masks
 
 
+@pytest.mark.slow
 def test_six_orientations_give_the_same_brain(orientation_masks):
     ref_mask, ref_affine = orientation_masks["RAS"]
     in_ras = {
@@ -79,6 +81,7 @@ def test_six_orientations_give_the_same_brain(orientation_masks):
     assert 900 <= min(volumes) and max(volumes) <= 2000, volumes
 
 
+@pytest.mark.slow
 def test_upstream_crop_gives_the_same_labels_as_the_whole_volume(data_dir, models_dir):
     cards = {card.id: card for card in read_index(models_dir / "index.json")}
     runner = OnnxRunner(models_dir, cards)
