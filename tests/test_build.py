@@ -4,13 +4,16 @@ warm download cache)."""
 
 from __future__ import annotations
 
+import ast
 import gzip
 import hashlib
 import http.client
 import importlib.util
+import io
 import json
 import shutil
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -68,9 +71,52 @@ def get(port: int, path: str) -> tuple[http.client.HTTPResponse, bytes]:
 
 def test_pyodide_packages_match_the_lock(dist, lock):
     packages = build_py.resolve_lock(lock, build_py.PYODIDE_PACKAGES)
-    assert {entry["name"] for entry in packages} == {"numpy", "scipy", "openblas", "packaging"}
+    assert {entry["name"] for entry in packages} == {"numpy", "openblas", "packaging"}
     for entry in packages:
         assert sha256(dist / "pyodide" / entry["file_name"]) == entry["sha256"], entry["name"]
+    assert not (dist / "pyodide" / lock["packages"]["scipy"]["file_name"]).exists()
+
+
+def test_scipy_is_the_lock_wheel_trimmed_to_what_meshseg_imports(dist, lock, tmp_path):
+    official = build_py.read_checked(lock["packages"]["scipy"],
+                                     build_py.package_reader(None, build_py.ROOT / ".cache"))
+    (trimmed,) = (dist / "wheels").glob("scipy-*.whl")
+    assert trimmed.name == "scipy-1.14.1-1ndimage-cp312-cp312-pyodide_2024_0_wasm32.whl"
+    with zipfile.ZipFile(io.BytesIO(official)) as source, zipfile.ZipFile(trimmed) as wheel:
+        names = wheel.namelist()
+        subpackages = {n.split("/")[1] for n in names
+                       if n.startswith("scipy/") and n.count("/") > 1}
+        assert subpackages == {"_lib", "ndimage", "special", "linalg", "sparse"}
+        assert not [n for n in names if "/tests/" in n or "cython_special" in n]
+        for name in names:  # byte-identical, RECORD excepted
+            if not name.endswith("RECORD"):
+                assert wheel.read(name) == source.read(name), name
+        record = next(n for n in names if n.endswith(".dist-info/RECORD"))
+        listed = {line.split(",")[0] for line in wheel.read(record).decode().splitlines()}
+        assert listed == set(names)
+        so = [n for n in names if n.endswith(".so")]
+        assert "scipy/ndimage/_nd_image.cpython-312-wasm32-emscripten.so" in so
+        official_so = sum(i.file_size for i in source.infolist() if i.filename.endswith(".so"))
+        kept_so = sum(wheel.getinfo(n).file_size for n in so)
+        print(f"scipy WebAssembly kept: {kept_so / 1e6:.1f} of {official_so / 1e6:.1f} MB")
+        assert kept_so < 0.5 * official_so
+
+
+def test_meshseg_imports_only_the_scipy_the_browser_gets():
+    """Every ``scipy`` import in the browser wheel's modules is in a kept subpackage."""
+    found = set()
+    for path in (ROOT / "py" / "meshseg").rglob("*.py"):
+        relative = path.relative_to(ROOT / "py" / "meshseg").parts
+        if relative[0] in build_py.BROWSER_EXCLUDES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("scipy"):
+                parts = node.module.split(".")
+                found |= {parts[1]} if len(parts) > 1 else {alias.name for alias in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name.split(".")[1] for a in node.names
+                          if a.name.startswith("scipy.")}
+    assert found and found <= set(build_py.SCIPY_SUBPACKAGES), found
 
 
 def test_pyodide_core_is_the_npm_release(dist):
@@ -122,10 +168,12 @@ def test_dist_has_the_page_runtime_and_models(dist):
 
 
 def test_wheel_manifest_lists_the_wheels_in_dist(dist):
-    manifest = json.loads((dist / "wheels" / "manifest.json").read_text())["wheels"]
+    listed = json.loads((dist / "wheels" / "manifest.json").read_text())
+    assert listed["lock"] == list(build_py.PYODIDE_PACKAGES)
+    manifest = listed["wheels"]
     on_disk = sorted(p.name for p in (dist / "wheels").glob("*.whl"))
     assert sorted(manifest) == on_disk
-    assert {name.split("-")[0] for name in manifest} == {"nibabel", "typing_extensions",
+    assert {name.split("-")[0] for name in manifest} == {"scipy", "nibabel", "typing_extensions",
                                                           "pynrrd", "meshseg"}
     assert "nibabel-5.4.2-py3-none-any.whl" in manifest
 

@@ -1,8 +1,7 @@
-// Pyodide: load the runtime, numpy/scipy from the lock and our wheels, then talk to a
+// Pyodide: load the runtime, numpy from the lock and our wheels (scipy trimmed to
+// ndimage/special/_lib by build.py, nibabel, meshseg), then talk to a
 // meshseg.service.Service. Python formats its own answers and errors; this module only
 // converts values between the two runtimes.
-
-const LOCK_PACKAGES = ['numpy', 'scipy', 'packaging'];
 
 /**
  * Start Pyodide and install everything meshseg needs.
@@ -18,18 +17,23 @@ export async function loadPython(assets, report) {
   const pyodide = await loadPyodide({ indexURL: assets.pyodide, fullStdLib: false });
   timings.runtime_ms = performance.now() - started;
 
+  // build.py's list: the lock packages loaded by name, then the wheels it serves.
+  const manifest = await fetchJson(new URL('manifest.json', assets.wheels));
   started = performance.now();
-  report('runtime', 'Loading numpy and scipy', null);
-  await loadPackages(pyodide, LOCK_PACKAGES, LOCK_PACKAGES);
+  report('runtime', 'Loading numpy', null);
+  await loadPackages(pyodide, manifest.lock, manifest.lock);
   timings.packages_ms = performance.now() - started;
 
   started = performance.now();
-  report('runtime', 'Loading nibabel and meshseg', null);
-  const wheels = await fetchJson(new URL('manifest.json', assets.wheels));
-  const urls = wheels.wheels.map((name) => new URL(name, assets.wheels).href);
-  await loadPackages(pyodide, urls, wheels.wheels.map(distributionName));
+  report('runtime', 'Loading scipy, nibabel and meshseg', null);
+  const urls = manifest.wheels.map((name) => new URL(name, assets.wheels).href);
+  await loadPackages(pyodide, urls, manifest.wheels.map(distributionName));
   timings.wheels_ms = performance.now() - started;
-  return { pyodide, versions: pythonVersions(pyodide), timings };
+
+  started = performance.now(); // imports numpy, scipy, nibabel and meshseg (not meshseg.service)
+  const versions = pythonVersions(pyodide);
+  timings.imports_ms = performance.now() - started;
+  return { pyodide, versions, timings };
 }
 
 /**
