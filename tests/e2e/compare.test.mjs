@@ -132,7 +132,8 @@ test('side by side (crosshairs synced), overlay and difference views', { timeout
     return [Array.from(a.frac2mm(a.scene.crosshairPos)).slice(0, 3), Array.from(b.frac2mm(b.scene.crosshairPos)).slice(0, 3)];
   });
   assert.ok(mmA.every((v, i) => Math.abs(v - mmB[i]) < 1e-3), `crosshairs differ: A ${mmA}, B ${mmB}`);
-  await page.screenshot({ path: path.join(config.root, 'docs', 'compare.png'), fullPage: true });
+  // Saved with the other test artefacts; docs/compare.png is a copy of it, refreshed by hand.
+  await page.screenshot({ path: path.join(config.artifactDir, 'compare.png'), fullPage: true });
 
   await page.getByTestId('compare-mode').selectOption('overlay');
   await page.waitForFunction(() => document.querySelector('meshseg-app').app.parts.viewer.nv.volumes.length === 3, null, { timeout: timeouts.run });
