@@ -486,9 +486,9 @@ def resolve_lock(lock, names):
 
 
 def copy_wheels(cache, dest, first=()):
-    """Pinned PyPI wheels plus a wheel of meshseg; write ``manifest.json``: the lock
-    packages the worker loads by name, then every wheel in ``dest`` (``first`` leading)."""
-    dest.mkdir(parents=True, exist_ok=True)
+    """Pinned PyPI wheels plus a wheel of meshseg into the folder ``dest``; write
+    ``manifest.json``: the lock packages the worker loads by name, then the wheels
+    (``first``, already in ``dest``, leading)."""
     wheels = [fetch_pypi(name, version, sha, cache / "pypi") for name, version, sha in PYPI_WHEELS]
     for wheel in wheels:
         copy_file(wheel, dest / wheel.name)

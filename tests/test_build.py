@@ -77,7 +77,7 @@ def test_pyodide_packages_match_the_lock(dist, lock):
     assert not (dist / "pyodide" / lock["packages"]["scipy"]["file_name"]).exists()
 
 
-def test_scipy_is_the_lock_wheel_trimmed_to_what_meshseg_imports(dist, lock, tmp_path):
+def test_scipy_is_the_lock_wheel_trimmed_to_what_meshseg_imports(dist, lock):
     official = build_py.read_checked(lock["packages"]["scipy"],
                                      build_py.package_reader(None, build_py.ROOT / ".cache"))
     (trimmed,) = (dist / "wheels").glob("scipy-*.whl")

@@ -33,6 +33,19 @@ export function nextTask() {
 }
 
 /**
+ * Read a NIfTI into an NVImage in a task of its own (nextTask before and after), so that reading
+ * it and adding it to the viewer (the GPU upload) never share one task.
+ * @param {object} options NVImage.loadFromUrl options
+ * @returns {Promise<NVImage>}
+ */
+async function readVolume(options) {
+  await nextTask();
+  const image = await NVImage.loadFromUrl(options);
+  await nextTask();
+  return image;
+}
+
+/**
  * Manage the viewer.
  * @param {object} elements
  * @param {HTMLCanvasElement} elements.canvas
@@ -75,6 +88,13 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
   function clearVolumes() {
     while (nv.volumes.length > 0) {
       nv.removeVolume(nv.volumes[nv.volumes.length - 1]);
+    }
+  }
+
+  /** Everything but the scan. */
+  function removeOverlays() {
+    while (nv.volumes.length > 1) {
+      nv.removeVolume(nv.volumes[1]);
     }
   }
 
@@ -122,9 +142,7 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     cursorLabel.textContent = '';
     clearVolumes();
     try {
-      await nextTask();
-      const image = await NVImage.loadFromUrl({ url: file.bytes, name: file.name, colormap: 'gray' });
-      await nextTask();
+      const image = await readVolume({ url: file.bytes, name: file.name, colormap: 'gray' });
       if (mine !== generation) {
         return false;
       }
@@ -151,15 +169,11 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     if (!(await ready) || nv.volumes.length === 0) {
       return false;
     }
-    while (nv.volumes.length > 1) {
-      nv.removeVolume(nv.volumes[1]);
-    }
+    removeOverlays();
     try {
       for (const layer of layers) {
-        await nextTask();
-        const image = await NVImage.loadFromUrl({ url: layer.bytes.slice(0), name: layer.name, opacity: layer.opacity ?? Number(opacity.value) });
+        const image = await readVolume({ url: layer.bytes.slice(0), name: layer.name, opacity: layer.opacity ?? Number(opacity.value) });
         image.setColormapLabel(labelColormap(layer.classes));
-        await nextTask();
         if (mine !== layering || nv.volumes.length === 0) {
           return false;
         }
@@ -179,13 +193,9 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     if (!(await ready) || nv.volumes.length === 0) {
       return false;
     }
-    while (nv.volumes.length > 1) {
-      nv.removeVolume(nv.volumes[1]);
-    }
+    removeOverlays();
     try {
-      await nextTask();
-      const image = await NVImage.loadFromUrl({ url: bytes.slice(0), name, colormap: 'hot', opacity: Number(opacity.value) });
-      await nextTask();
+      const image = await readVolume({ url: bytes.slice(0), name, colormap: 'hot', opacity: Number(opacity.value) });
       if (mine !== layering || nv.volumes.length === 0) {
         return false;
       }
@@ -202,9 +212,7 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     if (!(await ready)) {
       return;
     }
-    while (nv.volumes.length > 1) {
-      nv.removeVolume(nv.volumes[1]);
-    }
+    removeOverlays();
     cursorLabel.textContent = '';
   }
 
