@@ -32,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 NODE_MODULES = ROOT / "node_modules"
+WEBGPU_MEASURED = ROOT / "bench" / "webgpu-measured.json"  # python -m meshseg.bench_webgpu rows
 
 PYODIDE_VERSION = "0.27.7"
 # What loadPyodide() fetches; the .map and CommonJS files are not loaded.
@@ -77,7 +78,7 @@ ORT_FILES = (
 )
 ORT_WASM_PATH = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 # Parts of py/meshseg left out of the browser wheel (CPython-only tools).
-BROWSER_EXCLUDES = ("bench.py", "batch")
+BROWSER_EXCLUDES = ("bench*.py", "batch")
 # NiiVue's self-contained ES module build (no imports, no chunks).
 NIIVUE_FILE = "dist/index.js"
 
@@ -207,6 +208,7 @@ def build(out, weights, example, pyodide_dist=None, cache=ROOT / ".cache"):
 
     step(7, "models", f"convert {weights} -> dist/models/")
     convert_models(weights, out / "models")
+    write_provider_table(WEBGPU_MEASURED, out / "models" / "providers.json")
 
     step(8, "example scan", f"{example} -> dist/example/")
     copy_file(Path(example), out / "example" / Path(example).name)
@@ -549,6 +551,20 @@ def convert_models(weights, dest):
         report(f"{card['id']}: {model.name} ({megabytes(model.stat().st_size)})")
 
 
+def write_provider_table(measured, dest):
+    """``models/providers.json``: where ``provider=auto`` keeps WASM, from the WebGPU
+    benchmark's measured rows (``bench/webgpu-measured.json``, meshseg.bench_webgpu)."""
+    sys.path.insert(0, str(ROOT / "py"))
+    from meshseg.bench_webgpu import provider_table
+
+    table = provider_table(json.loads(measured.read_text(encoding="utf-8")),
+                           measured.relative_to(ROOT).as_posix())
+    write_json(dest, table)
+    slower = [model for model, entry in table["models"].items() if not entry["webgpu"]]
+    report(f"{dest.name}: WebGPU measured on {table['adapter']} for {len(table['models'])} models; "
+           f"auto keeps WASM for {', '.join(slower) or 'none'}")
+
+
 def version_info(out, lock, example_name):
     """What this build contains: versions, commit, date and model checksums."""
     wheels = json.loads((out / "wheels" / "manifest.json").read_text())["wheels"]
@@ -620,7 +636,8 @@ def first_visit_files(out):
              {"index.html", "css", "js", "niivue", "version.json"}]
     files += [out / "pyodide" / name for name in pyodide]
     files += [out / "ort" / name for name in ORT_WASM_PATH]
-    files += list((out / "wheels").iterdir()) + [out / "models" / "index.json"]
+    files += list((out / "wheels").iterdir()) + [out / "models" / "index.json",
+                                                 out / "models" / "providers.json"]
     siblings = set(compressed_siblings(out))
     return [path for path in files if path not in siblings]
 

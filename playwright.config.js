@@ -24,6 +24,13 @@ export default {
   // Added by tests/e2e/webgpu.test.mjs only: with it, headless Chromium (Debian 156) offers
   // its software WebGPU adapter (SwiftShader) to pages and workers, even with --disable-gpu.
   webgpuArgs: ['--enable-unsafe-webgpu'],
+  // bench/browser.mjs --gpu hardware: launchArgs without --disable-gpu, plus these, give
+  // headless Chromium the machine's GPU through Vulkan (Dawn's Vulkan backend for WebGPU,
+  // ANGLE on Vulkan for the GL the viewer uses; no window surface in headless mode).
+  // MESHSEG_GPU_ARGS (space-separated) replaces them where a machine needs other switches.
+  hardwareGpuArgs: process.env.MESHSEG_GPU_ARGS?.split(' ').filter(Boolean) ??
+    ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan',
+      '--disable-vulkan-surface', '--ignore-gpu-blocklist'],
   viewport: { width: 1400, height: 1000 },
   // The built site served by `python -m meshseg.serve <dist> --port <port>`; port 0 picks a free one.
   dist: process.env.MESHSEG_DIST ?? path.join(root, 'dist'),

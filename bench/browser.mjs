@@ -4,7 +4,7 @@
 //
 //   node bench/browser.mjs --model model5_gw_ae [--threads 2] [--provider wasm]
 //        [--optimisation all] [--input scan.nii.gz] [--out case.json] [--mask-dir dir]
-//        [--origin http://127.0.0.1:8000] [--timeout-s 3600]
+//        [--origin http://127.0.0.1:8000] [--timeout-s 3600] [--gpu none|software|hardware]
 //
 // Without --origin it starts `python -m meshseg.serve dist --port 0` itself.
 
@@ -27,6 +27,16 @@ const OPTIONS = {
   'mask-dir': { type: 'string', default: os.tmpdir() },
   origin: { type: 'string' },
   'timeout-s': { type: 'string', default: '3600' },
+  gpu: { type: 'string', default: 'none' },
+};
+
+// Chromium switches per --gpu: none = the tests' settings (no WebGPU adapter); software =
+// the SwiftShader adapter (as tests/e2e/webgpu.test.mjs); hardware = the machine's GPU.
+const GPU_ARGS = {
+  none: () => config.launchArgs,
+  software: () => [...config.launchArgs, ...config.webgpuArgs],
+  hardware: () => [...config.launchArgs.filter((arg) => arg !== '--disable-gpu'),
+    ...config.hardwareGpuArgs],
 };
 
 // Runs in the page before its scripts: keep what the worker posts (results without their
@@ -67,10 +77,13 @@ function watchStatus() {
 }
 
 /** Chromium with the test settings and a user-data dir we know (to find its processes). */
-async function launch() {
+async function launch(gpu) {
+  if (!Object.hasOwn(GPU_ARGS, gpu)) {
+    throw new Error(`unknown --gpu ${JSON.stringify(gpu)}; use one of ${Object.keys(GPU_ARGS).join(', ')}`);
+  }
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshseg-bench-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: config.executablePath, headless: true, args: config.launchArgs,
+    executablePath: config.executablePath, headless: true, args: GPU_ARGS[gpu](),
     viewport: config.viewport, acceptDownloads: true,
   });
   context.setDefaultTimeout(config.timeouts.action);
@@ -100,10 +113,25 @@ function pageUrl(origin, args) {
   return `${origin}/?${query}`;
 }
 
+/** The WebGPU adapter the page is offered (null when none): what the GPU figures ran on. */
+async function adapterInfo(page) {
+  return page.evaluate(async () => {
+    const adapter = await navigator.gpu?.requestAdapter();
+    if (!adapter) return null;
+    const { vendor, architecture, device, description } = adapter.info;
+    return { vendor, architecture, device, description,
+      isFallbackAdapter: adapter.info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? null,
+      shaderF16: adapter.features.has('shader-f16'),
+      maxBufferSize: adapter.limits.maxBufferSize,
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize };
+  });
+}
+
 async function runCase(page, browser, args) {
   await page.addInitScript(captureWorkerMessages);
   await page.goto(pageUrl(args.origin, args));
   expectState(await waitForState(page, ['idle', 'error'], config.timeouts.runtime), 'idle');
+  const adapter = await adapterInfo(page);
   await page.getByTestId('file-input').setInputFiles(args.input);
   await page.getByTestId('model-select').selectOption(args.model);
   await page.waitForSelector('[data-testid="run"]:not([disabled])');
@@ -120,7 +148,7 @@ async function runCase(page, browser, args) {
   return {
     model: args.model, input: path.basename(args.input),
     requested: { provider: args.provider, threads: args.threads ? Number(args.threads) : null, optimisation: args.optimisation },
-    backend: posted.result.backend, info: bench.ready[0]?.info ?? null,
+    gpu: args.gpu, adapter, backend: posted.result.backend, info: bench.ready[0]?.info ?? null,
     ready_s: bench.ready[0] ? bench.ready[0].at / 1000 : null, // page navigation -> worker ready
     run_to_done_s: (bench.finishedAt - bench.clickedAt) / 1000,
     timings: posted.result.timings, inference: posted.result.inference, work: posted.result.work,
@@ -137,7 +165,7 @@ async function main() {
   }
   const server = args.origin ? null : await startServer();
   args.origin ??= server.origin;
-  const browser = await launch();
+  const browser = await launch(args.gpu);
   try {
     const page = await browser.context.newPage();
     const report = await runCase(page, browser, args);

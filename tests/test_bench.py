@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 import nibabel as nib
 import numpy as np
 import pytest
 
-from meshseg import bench
+from meshseg import bench, bench_webgpu
 
 STATUS = """Name:\tchromium
 Umask:\t0022
@@ -91,13 +92,52 @@ def test_compare_table_aligns_rows_and_marks_missing_values():
     assert lines[3].split()[-1] == "-"
 
 
-def test_browser_report_says_no_hardware_webgpu_figure_exists():
+def test_browser_report_points_to_the_webgpu_figures():
     row = bench.summarise_pair("model5_gw_ae", 2, [_native(10.0, 4.0, 800)],
                                [_browser(20.0, [8000.0], 1400)], [0])
     table, note = bench.browser_report([row]).split("\n\n")
     assert table == bench.compare_table([row])
-    assert note.startswith("WebGPU: no figure measured on GPU hardware exists yet.")
-    assert "tests/e2e/webgpu.test.mjs" in note
+    assert note.startswith("WebGPU: the rows above are WASM")
+    assert "meshseg.bench_webgpu" in note and "tests/e2e/webgpu.test.mjs" in note
+
+
+def _gpu_case(total: float, run_ms: float, provider: str, adapter: dict | None) -> dict:
+    return {"run_to_done_s": total, "inference": [{"runMs": run_ms}], "work": [{"gflop": 100.0}],
+            "backend": {"provider": provider, "threads": 8, "fallbackReason": None},
+            "adapter": adapter}
+
+
+def test_webgpu_rows_ratios_and_auto_choices():
+    gpu = {"vendor": "nvidia", "architecture": "", "isFallbackAdapter": False}
+    fast = bench_webgpu.summarise_model("a", [_gpu_case(9.0, 6000, "wasm", gpu)],
+                                        [_gpu_case(3.0, 1000, "webgpu", gpu)], [0])
+    slow = bench_webgpu.summarise_model("b", [_gpu_case(2.0, 1000, "wasm", gpu)],
+                                        [_gpu_case(3.0, 2000, "webgpu", gpu)], [0])
+    wrong = bench_webgpu.summarise_model("c", [_gpu_case(9.0, 6000, "wasm", gpu)],
+                                         [_gpu_case(3.0, 1000, "webgpu", gpu)], [12])
+    assert (fast["speedup_total"], fast["speedup_run"], fast["faster"]) == (3.0, 6.0, "webgpu")
+    assert (slow["speedup_total"], slow["faster"]) == (2.0 / 3.0, "wasm")
+    assert bench_webgpu.auto_choices([fast, slow, wrong]) == {"a": True, "b": False, "c": False}
+    text = bench_webgpu.report([fast, slow, wrong])
+    assert "vendor 'nvidia' (hardware" in text
+    assert text.splitlines()[-1] == "provider=auto may use WebGPU for: a"
+
+
+def test_webgpu_on_a_software_adapter_is_never_chosen_for_auto():
+    soft = {"vendor": "google", "architecture": "swiftshader", "isFallbackAdapter": True}
+    row = bench_webgpu.summarise_model("a", [_gpu_case(90.0, 6000, "wasm", soft)],
+                                       [_gpu_case(3.0, 1000, "webgpu", soft)], [0])
+    assert bench_webgpu.auto_choices([row]) == {"a": False}
+    assert "software emulation" in bench_webgpu.describe_adapter(soft)
+
+
+def test_measured_webgpu_rows_are_hardware_and_label_exact():
+    measured = json.loads((bench.REPO / "bench" / "webgpu-measured.json").read_text())
+    assert len(measured["rows"]) == len(measured["first_run"]) == 9
+    for row in measured["rows"] + measured["first_run"]:
+        assert bench_webgpu.is_hardware(row["adapter"]), row["model"]
+        assert row["differing_voxels"] == 0 and row["webgpu_provider"] == "webgpu", row["model"]
+        assert row["webgpu_fallback"] is None, row["model"]
 
 
 def test_parse_proc_status_reads_the_high_water_mark():

@@ -167,6 +167,17 @@ def test_dist_has_the_page_runtime_and_models(dist):
     assert sorted(served) == sorted(build_py.ORT_FILES)
 
 
+def test_provider_table_covers_every_model_from_the_measured_rows(dist):
+    from meshseg.bench_webgpu import provider_table
+
+    table = json.loads((dist / "models" / "providers.json").read_text())
+    measured = json.loads(build_py.WEBGPU_MEASURED.read_text())
+    assert table == provider_table(measured)
+    cards = json.loads((dist / "models" / "index.json").read_text())["models"]
+    assert sorted(table["models"]) == sorted(card["id"] for card in cards)
+    assert "models/providers.json" in build_py.service_worker_manifest(dist)["precache"]
+
+
 def test_wheel_manifest_lists_the_wheels_in_dist(dist):
     listed = json.loads((dist / "wheels" / "manifest.json").read_text())
     assert listed["lock"] == list(build_py.PYODIDE_PACKAGES)

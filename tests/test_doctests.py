@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ["meshseg.options", "meshseg.errors", "meshseg.constants", "meshseg.crop",
            "meshseg.compare", "meshseg.pipeline", "meshseg.service", "meshseg.session",
-           "meshseg.driver", "meshseg.stats", "meshseg.tiling"]
+           "meshseg.driver", "meshseg.stats", "meshseg.tiling", "meshseg.bench_webgpu"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -15,5 +15,6 @@ def test_docstring_examples_run(name):
     module = importlib.import_module(name)
     failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert failures == 0
-    if name in {"meshseg.options", "meshseg.compare", "meshseg.crop", "meshseg.constants"}:
+    if name in {"meshseg.options", "meshseg.compare", "meshseg.crop", "meshseg.constants",
+                "meshseg.bench_webgpu"}:
         assert tried > 0, f"{name} has no runnable examples"

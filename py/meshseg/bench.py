@@ -12,9 +12,9 @@ compares native onnxruntime with the page in headless Chromium (onnxruntime-web,
 WASM) on t1_crop, interleaving the runtimes within each repeat (native at each
 thread count, then the browser at each); see bench/README.md.
 
-No WebGPU figure measured on GPU hardware exists yet: the browser rows are WASM, and
-the only WebGPU runs are the correctness test on Chromium's software adapter
-(SwiftShader; tests/e2e/webgpu.test.mjs), whose times measure a CPU emulation of a GPU.
+The browser rows are WASM. WebGPU against WASM on a GPU: ``python -m meshseg.bench_webgpu``
+(measured rows in bench/webgpu-measured.json); on Chromium's software adapter (SwiftShader)
+only the correctness test tests/e2e/webgpu.test.mjs runs.
 
 ``python -m meshseg.bench --crop-vs-full MODEL`` runs the job with its crop and on the
 whole volume, and prints the mean label Dice between the two and their FLOPs ratio.
@@ -174,15 +174,20 @@ def browser_run_s(case: dict) -> float:
 
 
 def run_browser(model: str, threads: int, out_dir: Path, scan: Path,
-                optimisation: str = "all") -> dict:
-    """One case of ``bench/browser.mjs`` (fresh Chromium and server) -> its JSON report."""
-    out = out_dir / f"browser-{model}-t{threads}-{time.time_ns()}.json"
+                optimisation: str = "all", provider: str = "wasm", gpu: str = "none") -> dict:
+    """One case of ``bench/browser.mjs`` (fresh Chromium and server) -> its JSON report.
+
+    ``gpu`` picks Chromium's switches: ``none`` (no WebGPU adapter, as the tests),
+    ``software`` (SwiftShader) or ``hardware`` (the machine's GPU through Vulkan).
+    """
+    out = out_dir / f"browser-{model}-{provider}-t{threads}-{time.time_ns()}.json"
     cmd = ["node", str(BROWSER_DRIVER), "--model", model, "--threads", str(threads),
-           "--provider", "wasm", "--optimisation", optimisation, "--input", str(scan),
-           "--out", str(out), "--mask-dir", str(out_dir)]
+           "--provider", provider, "--optimisation", optimisation, "--input", str(scan),
+           "--out", str(out), "--mask-dir", str(out_dir), "--gpu", gpu]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
     if done.returncode != 0:
-        raise RuntimeError(f"browser case {model} / {threads} threads failed:\n{done.stderr}")
+        raise RuntimeError(f"browser case {model} / {provider} / {threads} threads failed:\n"
+                           f"{done.stderr}")
     return json.loads(out.read_text(encoding="utf-8"))
 
 
@@ -253,11 +258,11 @@ def compare_table(rows: list[dict]) -> str:
 
 
 WEBGPU_NOTE = (
-    "WebGPU: no figure measured on GPU hardware exists yet. The browser rows above are WASM "
-    "(provider=wasm). WebGPU has only run on headless Chromium's software adapter "
-    "(SwiftShader) in the correctness test tests/e2e/webgpu.test.mjs: labels equal to "
-    "WASM, but tens to hundreds of times slower, which measures SwiftShader, not a GPU "
-    "(bench/README.md).")
+    "WebGPU: the rows above are WASM (provider=wasm). WebGPU against WASM on a hardware "
+    "adapter is measured by python -m meshseg.bench_webgpu (rows in bench/webgpu-measured.json: "
+    "NVIDIA H100 through Vulkan, labels equal to WASM for every model); on headless "
+    "Chromium's software adapter (SwiftShader) only the correctness test "
+    "tests/e2e/webgpu.test.mjs runs, whose times measure a CPU emulation (bench/README.md).")
 
 
 def browser_report(rows: list[dict]) -> str:

@@ -21,6 +21,7 @@ export function siteAssets(base = DEFAULT_BASE) {
     ort: at('ort/'),
     models: at('models/'),
     modelsIndex: at('models/index.json'),
+    providers: at('models/providers.json'),
     worker: at('js/worker/worker.js'),
     example: at('example/t1_crop.nii.gz'),
     version: at('version.json'),

@@ -72,6 +72,8 @@
  * @property {'disabled'|'basic'|'extended'|'layout'|'all'} optimisation ORT graph optimisation
  * @property {string|null} fallbackReason why WebGPU is not used, or null
  * @property {boolean} canFallBack whether WebGPU may give way to WASM (provider "auto")
+ * @property {{vendor: string, architecture: string, device: string, description: string,
+ *   software: boolean}|null} adapter the WebGPU adapter offered (null: none, or not probed)
  * @property {object} requested the runner options as asked
  */
 

@@ -112,6 +112,23 @@ async function aboutBackend(page) {
   });
 }
 
+test('provider=auto does not take the software adapter: WASM, and About says why', { timeout: timeouts.test }, async (t) => {
+  if (skipReason) {
+    t.skip(skipReason);
+    return;
+  }
+  const errors = [];
+  const page = await openAppPage(browser.context, `${server.origin}/`, errors);
+  try {
+    const about = await aboutBackend(page);
+    log(`provider=auto on ${adapters.page.adapter.architecture}: About says "${about}"`);
+    assert.match(about, /^WebAssembly \(CPU\).*\(the only WebGPU adapter is a software one \(swiftshader\), slower than WebAssembly\)$/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
 /** The small facts of the page's result for `model` (not its bytes). */
 async function resultFacts(page, model) {
   return page.evaluate((id) => {

@@ -42,16 +42,17 @@ class FakeInferenceWorker {
 const CARDS = { m: { id: 'm', title: 'M', onnx: { file: 'm/model.onnx', output: 'labels' } } };
 const ONNX = new Uint8Array([8, 8, 1, 2, 3]);
 
-function host(provider = 'wasm') {
+function host(provider = 'wasm', { requested = 'auto', measured = null, cards = CARDS } = {}) {
   FakeInferenceWorker.started = [];
   globalThis.Worker = FakeInferenceWorker;
   globalThis.fetch = async (url) => {
-    assert.equal(String(url), 'http://x/models/m/model.onnx');
+    assert.match(String(url), /^http:\/\/x\/models\/[mn]\/model\.onnx$/);
     return new Response(ONNX, { headers: { 'Content-Length': String(ONNX.length) } });
   };
   return new InferenceHost({
     workerUrl: 'http://x/js/worker/inference-worker.js', ortUrl: 'http://x/ort/', modelsUrl: 'http://x/models/',
-    cards: structuredClone(CARDS), backend: { provider, threads: 2, optimisation: 'all', fallbackReason: null, canFallBack: true },
+    cards: structuredClone(cards), measured,
+    backend: { provider, threads: 2, optimisation: 'all', fallbackReason: null, canFallBack: true, requested: { provider: requested } },
   });
 }
 
@@ -154,4 +155,36 @@ test('ONNX Runtime out of memory is recognised by its messages; other errors are
   assert.match(brokenEngine(new Error('failed to call OrtRun(). error code = 6. std::bad_alloc')), /more memory than this browser tab/);
   assert.match(brokenEngine('Aborted(OOM)'), /limited to 4 GB/);
   assert.equal(brokenEngine(new Error('Non-zero status code returned while running Conv node')), null);
+});
+
+test('under auto, a model measured slower on WebGPU runs on a WASM engine; an unmeasured one keeps WebGPU', async () => {
+  const measured = { adapter: 'GPU X', models: { m: { webgpu: false, wasm_s: 2, webgpu_s: 3 }, n: { webgpu: true, wasm_s: 9, webgpu_s: 3 } } };
+  const cards = { ...CARDS, n: { id: 'n', title: 'N', onnx: { file: 'n/model.onnx', output: 'labels' } }, o: { id: 'o', title: 'O', onnx: { file: 'm/model.onnx', output: 'labels' } } };
+  const engine = host('webgpu', { measured, cards });
+  engine.prewarm('m');
+  const started = (index) => FakeInferenceWorker.started[index].sent[0].message.backend;
+  assert.equal(started(0).provider, 'wasm');
+  assert.match(started(0).fallbackReason, /measured slower than WebAssembly for m \(3 s against 2 s on GPU X\)/);
+  const first = engine.run('m', tensor(), [2], () => {});
+  await answerRun(0, { provider: 'wasm', fallbackReason: started(0).fallbackReason });
+  await first;
+  assert.equal(engine.ran.provider, 'wasm');
+  assert.equal(engine.backend.provider, 'webgpu', 'a per-model choice is not a fall back: the session stays on WebGPU');
+
+  const second = engine.run('n', tensor(), [2], () => {}); // another provider: a fresh engine
+  await answerRun(1, { provider: 'webgpu', fallbackReason: null });
+  await second;
+  assert.equal(FakeInferenceWorker.started[0].terminated, true);
+  assert.equal(started(1).provider, 'webgpu');
+  const third = engine.run('o', tensor(), [2], () => {}); // not measured: WebGPU, same engine
+  await answerRun(1, { provider: 'webgpu', fallbackReason: null });
+  await third;
+  assert.equal(FakeInferenceWorker.started.length, 2);
+});
+
+test('an explicit provider=webgpu is never changed by the measurements', async () => {
+  const measured = { adapter: 'GPU X', models: { m: { webgpu: false, wasm_s: 2, webgpu_s: 3 } } };
+  const engine = host('webgpu', { requested: 'webgpu', measured });
+  engine.prewarm('m');
+  assert.equal(FakeInferenceWorker.started[0].sent[0].message.backend.provider, 'webgpu');
 });

@@ -3,18 +3,27 @@
 /**
  * Plain-words description of an inference backend.
  * @param {{provider: string, threads?: number, optimisation?: string,
- *   fallbackReason?: string|null}|null} backend
+ *   fallbackReason?: string|null, adapter?: object|null}|null} backend
  * @returns {string}
  */
 export function describeBackend(backend) {
   if (!backend) {
     return 'not started yet';
   }
-  const name = backend.provider === 'webgpu' ? 'WebGPU' : backend.provider === 'wasm' ? 'WebAssembly (CPU)' : backend.provider;
+  const name = backend.provider === 'webgpu' ? `WebGPU${adapterName(backend.adapter)}`
+    : backend.provider === 'wasm' ? 'WebAssembly (CPU)' : backend.provider;
   const threads = backend.threads ? `, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}` : '';
   const optimisation = backend.optimisation ? `, graph optimisation ${backend.optimisation}` : '';
   const fallback = backend.fallbackReason ? ` (${backend.fallbackReason})` : '';
   return `${name}${threads}${optimisation}${fallback}`;
+}
+
+/** ` on <vendor architecture description>` for a WebGPU adapter ('' when unknown). */
+function adapterName(adapter) {
+  if (!adapter) return '';
+  const words = [adapter.vendor, adapter.architecture, adapter.description].filter(Boolean);
+  const software = adapter.software ? ', a software adapter' : '';
+  return words.length > 0 || software ? ` on ${words.join(' ') || 'an unnamed adapter'}${software}` : '';
 }
 
 function entries(info, niivueVersion) {

@@ -68,28 +68,53 @@ export function runnerOptionsFromQuery(search) {
 
 /**
  * Choose the backend for the requested runner options, without loading ONNX Runtime.
- * `auto` uses WebGPU when an adapter exists, else WASM; an explicit `webgpu`
- * without an adapter is an error (no silent change of what was asked for).
+ * `auto` uses WebGPU when a hardware adapter exists, else WASM (a software adapter, such
+ * as SwiftShader, is tens of times slower than WASM); an explicit `webgpu` without an
+ * adapter is an error (no silent change of what was asked for), on a software one it runs.
  * @param {object|null} [options] see checkRunnerOptions
  * @returns {Promise<import('../types.js').Backend>}
  */
 export async function chooseBackend(options) {
   const requested = checkRunnerOptions(options);
   const gpu = requested.provider === "wasm"
-    ? { ok: false, reason: "chosen with provider=wasm" }
+    ? { ok: false, reason: "chosen with provider=wasm", adapter: null }
     : await probeWebGPU();
   if (requested.provider === "webgpu" && !gpu.ok) {
     throw new Error(`WebGPU was requested (provider=webgpu) but cannot be used: ${gpu.reason}`);
   }
+  const software = requested.provider === "auto" && gpu.ok && gpu.adapter.software;
+  const useGpu = gpu.ok && !software;
   return {
-    provider: gpu.ok ? "webgpu" : "wasm",
+    provider: useGpu ? "webgpu" : "wasm",
     threads: wasmThreads(requested.threads, globalThis.crossOriginIsolated === true,
       navigator.hardwareConcurrency),
     optimisation: requested.optimisation,
-    fallbackReason: gpu.ok ? null : gpu.reason,
+    fallbackReason: software
+      ? `the only WebGPU adapter is a software one (${gpu.adapter.architecture || "fallback"}), slower than WebAssembly`
+      : gpu.reason,
     canFallBack: requested.provider === "auto",
+    adapter: gpu.adapter,
     requested,
   };
+}
+
+/**
+ * The provider one model runs on. Under `auto` WebGPU is kept unless the benchmark
+ * measured it slower than WASM for this model (`measured`: models/providers.json, built
+ * from bench/webgpu-measured.json); models it did not measure keep WebGPU.
+ * @param {import('../types.js').Backend} backend the session's choice
+ * @param {string} model
+ * @param {{adapter: string, models: Object<string, {webgpu: boolean, wasm_s: number,
+ *   webgpu_s: number}>}|null} measured
+ * @returns {{provider: "wasm"|"webgpu", fallbackReason: string|null}}
+ */
+export function modelProvider(backend, model, measured) {
+  const entry = measured?.models?.[model];
+  if (backend.provider === "webgpu" && backend.requested?.provider === "auto" && entry?.webgpu === false) {
+    return { provider: "wasm", fallbackReason: `WebGPU was measured slower than WebAssembly for ${model} ` +
+      `(${entry.webgpu_s} s against ${entry.wasm_s} s on ${measured.adapter})` };
+  }
+  return { provider: backend.provider, fallbackReason: backend.fallbackReason };
 }
 
 /**
@@ -109,19 +134,34 @@ export async function loadOrt(backend, ortUrl = DEFAULT_ORT_URL) {
   return ort;
 }
 
-/** Whether WebGPU can be used here, and if not, why. */
+/** Whether WebGPU can be used here (and on which adapter), and if not, why. */
 async function probeWebGPU() {
   if (!("gpu" in navigator) || !navigator.gpu) {
-    return { ok: false, reason: "WebGPU is not available in this browser" };
+    return { ok: false, reason: "WebGPU is not available in this browser", adapter: null };
   }
   let adapter;
   try {
-    adapter = await navigator.gpu.requestAdapter();
+    adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
   } catch (error) {
-    return { ok: false, reason: `WebGPU adapter request failed: ${error.message}` };
+    return { ok: false, reason: `WebGPU adapter request failed: ${error.message}`, adapter: null };
   }
-  if (!adapter) return { ok: false, reason: "the browser offers no WebGPU adapter" };
-  return { ok: true, reason: null };
+  if (!adapter) return { ok: false, reason: "the browser offers no WebGPU adapter", adapter: null };
+  return { ok: true, reason: null, adapter: describeAdapter(adapter) };
+}
+
+/**
+ * What a GPUAdapter is, as plain data: vendor, architecture, device, description and
+ * whether it is a software one (a fallback adapter, or SwiftShader).
+ * @param {{info?: object, isFallbackAdapter?: boolean}} adapter
+ */
+export function describeAdapter(adapter) {
+  const info = adapter.info ?? {};
+  const fallback = info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false;
+  return {
+    vendor: info.vendor ?? "", architecture: info.architecture ?? "",
+    device: info.device ?? "", description: info.description ?? "",
+    software: fallback === true || info.architecture === "swiftshader",
+  };
 }
 
 /**

@@ -7,6 +7,7 @@
 // an out-of-memory engine costs only itself: the scans held by Python stay open.
 
 import { startModuleWorker } from '../module-worker.js';
+import { modelProvider } from './backend.js';
 import { InferenceReply, InferenceRequest } from './inference-protocol.js';
 
 const DEFAULT_OUTPUT = 'labels';
@@ -38,6 +39,8 @@ class InferenceWorker {
   ended = null;
 
   constructor(url, backend, ortUrl) {
+    /** The backend this worker was started with. */
+    this.backend = backend;
     this.#worker = startModuleWorker(url, 'meshseg-inference');
     this.#worker.onmessage = ({ data }) => this.#reply(data);
     this.#worker.onerror = (event) => {
@@ -103,23 +106,42 @@ export class InferenceHost {
    * @param {Object<string, object>} settings.cards flat model cards by id
    * @param {import('../types.js').Backend} settings.backend the chosen backend; its
    *   provider turns to "wasm" when WebGPU falls back
+   * @param {object|null} [settings.measured] models/providers.json: under provider=auto,
+   *   the models for which WASM was measured faster than WebGPU (backend.js modelProvider)
    */
-  constructor({ workerUrl, ortUrl, modelsUrl, cards, backend }) {
+  constructor({ workerUrl, ortUrl, modelsUrl, cards, backend, measured = null }) {
     this.#workerUrl = workerUrl;
     this.#ortUrl = ortUrl;
     this.#modelsUrl = modelsUrl;
     this.cards = cards;
     this.backend = backend;
+    this.measured = measured;
+    /** The backend the last model run used (provider per model, fall back included). */
+    this.ran = null;
   }
 
-  /** Start an inference worker now if none runs, so that the next run finds it ready. */
-  prewarm() {
-    this.#current();
+  /**
+   * Start an inference worker now if none runs, so that the next run finds it ready.
+   * @param {string|null} [model] the model the next run needs (its provider may differ)
+   */
+  prewarm(model = null) {
+    this.#current(model);
   }
 
-  #current() {
+  /** The backend a run of `model` needs (the session's own when the model is not known). */
+  #backendFor(model) {
+    if (model === null) return { ...this.backend };
+    return { ...this.backend, ...modelProvider(this.backend, model, this.measured) };
+  }
+
+  /** The inference worker for `model`, started (again) when none runs or its provider differs. */
+  #current(model) {
+    const wanted = this.#backendFor(model);
+    if (this.#worker !== null && !this.#worker.ended && this.#worker.backend.provider !== wanted.provider) {
+      this.release();
+    }
     if (this.#worker === null || this.#worker.ended) {
-      this.#worker = new InferenceWorker(this.#workerUrl, { ...this.backend }, this.#ortUrl);
+      this.#worker = new InferenceWorker(this.#workerUrl, wanted, this.#ortUrl);
     }
     return this.#worker;
   }
@@ -143,7 +165,7 @@ export class InferenceHost {
 
   async #run(model, data, dims, report) {
     const bytes = await this.#modelBytes(model, report);
-    const worker = this.#current();
+    const worker = this.#current(model);
     await worker.started;
     const spec = { model, outputs: this.declaredOutputs(model) };
     if (!worker.known.has(model)) spec.bytes = bytes;
@@ -151,7 +173,10 @@ export class InferenceHost {
     const answer = await worker.request({ type: InferenceRequest.RUN, spec, data: input.buffer, dims },
       report, [input.buffer]);
     worker.known.add(model);
-    this.backend = { ...this.backend, provider: answer.backend.provider, fallbackReason: answer.backend.fallbackReason };
+    const used = { provider: answer.backend.provider, fallbackReason: answer.backend.fallbackReason };
+    this.ran = { ...worker.backend, ...used };
+    // WebGPU failed and gave way to WASM: later engines start on WASM too.
+    if (used.provider !== worker.backend.provider) this.backend = { ...this.backend, ...used };
     return answer;
   }
 
@@ -160,7 +185,7 @@ export class InferenceHost {
    * @param {object} card flat card @param {Uint8Array} bytes
    */
   async addModel(card, bytes, report) {
-    const worker = this.#current();
+    const worker = this.#current(null);
     await worker.started;
     await worker.request({ type: InferenceRequest.ADD_MODEL, card, bytes }, report);
     this.cards[card.id] = card;
@@ -177,6 +202,7 @@ export class InferenceHost {
   release() {
     this.#worker?.end(new EngineFailure('the inference engine was released', 'internal'));
     this.#worker = null;
+    this.ran = null;
   }
 
   /** The outputs the card declares ({name, kind}); version 1 cards: their labels output. */

@@ -22,11 +22,12 @@ async function start(request, report) {
   const backend = await chooseBackend(runner); // a WebGPU adapter probe unless provider=wasm
   const backendMs = performance.now() - started;
   const stored = (await fetchJson(assets.modelsIndex)).models; // version 2 cards (or 1)
+  const measured = await fetchJson(assets.providers); // where auto keeps WASM (backend.js)
   const models = stored.map(flatCard); // the flat view the page and the engine read
   const cards = Object.fromEntries(models.map((card) => [card.id, card]));
   // ONNX Runtime runs in a worker of its own, one per segmentation (see inference-host.js).
   const engine = new InferenceHost({ workerUrl: new URL('inference-worker.js', assets.worker).href,
-    ortUrl: assets.ort, modelsUrl: assets.models, cards, backend });
+    ortUrl: assets.ort, modelsUrl: assets.models, cards, backend, measured });
   const python = await loadPython(assets, report);
   const serviceStarted = performance.now();
   const service = new PythonService(python.pyodide, Object.fromEntries(stored.map((card) => [card.id, card])));
@@ -67,7 +68,7 @@ const HANDLERS = {
     return opened;
   },
   async segment(state, request, report, cancelled) {
-    state.engine.prewarm(); // ONNX Runtime loads in its own worker while Python prepares the scan
+    state.engine.prewarm(request.model); // ONNX Runtime loads in its own worker while Python prepares the scan
     const inference = [];
     let engineFailure = null; // a failed model run, reported as itself rather than through Python
     const infer = async (model, data, dims) => {
@@ -83,7 +84,7 @@ const HANDLERS = {
     try {
       const answer = await state.service.segment(request, { infer, report, cancelled });
       if (!answer.ok && engineFailure) throw engineError(engineFailure);
-      return { ...unwrap(answer), inference, backend: { ...state.engine.backend } };
+      return { ...unwrap(answer), inference, backend: { ...(state.engine.ran ?? state.engine.backend) } };
     } finally {
       state.engine.release(); // give the model's heap back (see inference-host.js)
     }
