@@ -194,3 +194,24 @@ def test_summarise_pair_reports_the_conform_ratio_from_stage_medians():
     assert row["native_conform_s"] == 2.0 and row["browser_conform_s"] == 3.0
     assert row["ratio_conform"] == 1.5
     assert "x conf" in bench.compare_table([row]) and " 1.50" in bench.compare_table([row])
+
+
+def test_op_profile_times_every_node_of_a_real_onnxruntime_run(tmp_path):
+    from meshseg import bench_ops
+    from own_models import labels_model
+
+    path = tmp_path / "model.onnx"
+    path.write_bytes(labels_model())
+    tensor = np.random.default_rng(0).random((1, 1, 24, 20, 16), dtype=np.float32)
+    events = bench_ops.profile_run(path, "scan", tensor, threads=1, optimisation="disable")
+    assert sorted(e["op"] for e in events) == sorted(
+        ["Sub", "Mul", "Sigmoid", "GreaterOrEqual", "Cast"])
+    assert all(e["ms"] >= 0 for e in events)
+    assert {tuple(e["shape"]) for e in events} == {(1, 1, 24, 20, 16)}
+    rows = bench_ops.by_operator(events)
+    assert abs(sum(r["share"] for r in rows) - 1.0) < 1e-9
+    text = bench_ops.report({"model": "byo", "input_shape": [1, 1, 24, 20, 16], "threads": 1,
+                             "optimisation": "disable", "total_ms": sum(e["ms"] for e in events),
+                             "operators": rows, "nodes": events}, top=3)
+    assert text.startswith("byo: input [1, 1, 24, 20, 16], 1 threads, optimisation disable")
+    assert len(text.splitlines()) == 2 + len(rows) + 1 + 3
