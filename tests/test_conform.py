@@ -10,7 +10,9 @@ from scipy import ndimage
 from meshseg.conform import (
     axis_permutation,
     conform,
+    field_of_view_box,
     permute_into,
+    resample_into,
     target_affine,
     voxel_to_voxel,
 )
@@ -143,3 +145,38 @@ def test_padding_is_the_background_not_zero(rotation):
     assert scaled[0].max() == 0 and scaled[:, :, -1].max() == 0
     assert int(scaled[32, 32, 32]) > 200  # the sphere stays the bright part
     assert conform(ct, (64, 64, 64), 2.0, fill=0.0).get_fdata()[0, 0, 0] == 0.0
+
+
+def _whole_grid(source, vox2vox, shape, order, fill):
+    return ndimage.affine_transform(source, vox2vox[:3, :3], vox2vox[:3, 3], output_shape=shape,
+                                    output=np.float32, order=order, mode="grid-constant",
+                                    cval=fill)
+
+
+@pytest.mark.parametrize("shift, fill, order", [
+    ((0, 0, 0), 0.0, 1),           # centred in the grid, oblique, MRI background
+    ((0, 0, 0), -1024.0, 1),       # CT-like fill: computed, not assumed zero
+    ((0, 0, 0), 3.5, 0),           # nearest neighbour
+    ((50, 0, -45), 0.0, 1),        # partly outside the grid: the box is clipped
+    ((400, 0, 0), 2.0, 1),         # wholly outside: an empty box, all fill
+])
+def test_resampling_inside_the_field_of_view_box_equals_the_whole_grid(shift, fill, order):
+    shape = (128, 120, 112)
+    img = random_image((23, 19, 17), centred_affine((23, 19, 17), (2.3, 2.1, 2.6), "PSR",
+                                                   (11, -8, 14)), seed=7)
+    source = np.asarray(img.dataobj, np.float32)
+    moved = np.eye(4)
+    moved[:3, 3] = shift  # target voxel i samples where voxel i + shift of the centred grid does
+    vox2vox = voxel_to_voxel(img, target_affine(img, shape)) @ moved
+    box = field_of_view_box(vox2vox, source.shape, shape, order)
+    inside = np.prod([part.stop - part.start for part in box])
+    full = _whole_grid(source, vox2vox, shape, order, fill)
+    np.testing.assert_array_equal(resample_into(source, vox2vox, shape, order, fill), full)
+    outside = np.ones(shape, bool)
+    outside[box] = False
+    assert np.all(full[outside] == np.float32(fill))  # what the box leaves out is all fill
+    if shift[0] < 100:
+        assert 0 < inside < 0.5 * np.prod(shape), box  # the saving is real, and not empty
+        assert np.count_nonzero(full != np.float32(fill)) > 1000
+    else:
+        assert inside == 0

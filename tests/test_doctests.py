@@ -8,7 +8,7 @@ import pytest
 MODULES = ["meshseg.options", "meshseg.errors", "meshseg.constants", "meshseg.crop",
            "meshseg.compare", "meshseg.pipeline", "meshseg.service", "meshseg.session",
            "meshseg.driver", "meshseg.stats", "meshseg.tiling", "meshseg.bench_webgpu",
-           "meshseg.bench_ops"]
+           "meshseg.bench_ops", "meshseg.conform"]
 
 
 @pytest.mark.parametrize("name", MODULES)
