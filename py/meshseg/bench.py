@@ -248,13 +248,19 @@ def _cell(value, width: int, spec: str) -> str:
     return format(value, f">{width}{spec}")
 
 
-def compare_table(rows: list[dict]) -> str:
-    """The comparison rows as a fixed-width table ("-" for missing values)."""
-    head = " ".join(f"{t:{w}s}" if s == "s" else f"{t:>{w}s}" for t, _, w, s in COMPARE_COLUMNS)
+def fixed_width_table(columns, rows: list[dict]) -> str:
+    """Rows as a fixed-width table; `columns` are (title, row key, width, format spec)
+    tuples, and a missing value shows as "-"."""
+    head = " ".join(f"{t:{w}s}" if s == "s" else f"{t:>{w}s}" for t, _, w, s in columns)
     lines = [head, "-" * len(head)]
     for row in rows:
-        lines.append(" ".join(_cell(row.get(key), w, spec) for _, key, w, spec in COMPARE_COLUMNS))
+        lines.append(" ".join(_cell(row.get(key), w, spec) for _, key, w, spec in columns))
     return "\n".join(lines)
+
+
+def compare_table(rows: list[dict]) -> str:
+    """The comparison rows as a fixed-width table ("-" for missing values)."""
+    return fixed_width_table(COMPARE_COLUMNS, rows)
 
 
 WEBGPU_NOTE = (

@@ -27,6 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from meshseg.bench import REPO, _all_models
+from meshseg.inference import OPTIMISATION_LEVELS, session_options
 
 
 def kernel_events(profile: list[dict]) -> list[dict]:
@@ -71,15 +72,8 @@ def profile_run(model_path: Path, input_name: str, tensor, threads: int,
     """Run `tensor` once through a profiling session; the profile's kernel events."""
     import onnxruntime as ort
 
-    levels = {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-              "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-              "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-              "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
     with tempfile.TemporaryDirectory(prefix="meshseg-ops-") as tmp:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = levels[optimisation]
+        options = session_options(threads, optimisation)  # as the CLI's runner
         options.enable_profiling = True
         options.profile_file_prefix = str(Path(tmp) / "profile")
         session = ort.InferenceSession(str(model_path), options,
@@ -149,8 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", default=str(REPO / "dist" / "models"),
                         help="converted models folder (default: the files the page serves)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--optimisation", choices=("disable", "basic", "extended", "all"),
-                        default="all")
+    parser.add_argument("--optimisation", choices=OPTIMISATION_LEVELS, default="all")
     parser.add_argument("--top", type=int, default=8, help="slowest nodes to list")
     parser.add_argument("--json", help="write the profiles here")
     return parser

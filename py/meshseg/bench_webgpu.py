@@ -32,6 +32,7 @@ from meshseg.bench import (
     _all_models,
     browser_run_s,
     differing_voxels,
+    fixed_width_table,
     median_or_none,
     ratio,
     run_browser,
@@ -123,14 +124,6 @@ COLUMNS = (  # title, key, width, format
 )
 
 
-def _cell(value, width: int, spec: str) -> str:
-    if value is None:
-        return f"{'-':>{width}s}"
-    if spec == "s":
-        return f"{str(value)[:width]:{width}s}"
-    return format(value, f">{width}{spec}")
-
-
 def describe_adapter(adapter: dict | None) -> str:
     """One line naming the adapter and whether it is hardware."""
     if not adapter:
@@ -143,11 +136,8 @@ def describe_adapter(adapter: dict | None) -> str:
 
 def report(rows: list[dict]) -> str:
     """The table (``x job``/``x inf`` = WASM time / WebGPU time), the adapter and auto's choices."""
-    head = " ".join(f"{t:{w}s}" if s == "s" else f"{t:>{w}s}" for t, _, w, s in COLUMNS)
-    lines = [head, "-" * len(head)]
-    lines += [" ".join(_cell(row.get(key), w, spec) for _, key, w, spec in COLUMNS)
-              for row in rows]
-    lines += ["", describe_adapter(rows[0]["adapter"] if rows else None)]
+    lines = [fixed_width_table(COLUMNS, rows), "",
+             describe_adapter(rows[0]["adapter"] if rows else None)]
     fallbacks = [f"{r['model']}: {r['webgpu_fallback']}" for r in rows if r["webgpu_fallback"]]
     if fallbacks:
         lines.append("fell back to WASM: " + "; ".join(fallbacks))

@@ -13,6 +13,23 @@ from meshseg.models.card import ModelCard
 OPTIMISATION_LEVELS = ("disable", "basic", "extended", "all")
 
 
+def session_options(threads: int, optimisation: str):
+    """onnxruntime session options: `threads` intra-op threads (one inter-op) and a
+    graph optimisation level (disable, basic, extended or all)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = {
+        "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    }[optimisation]
+    return options
+
+
 class OnnxRunner:
     """Runs ONNX models with onnxruntime on the CPU, fetching the card's declared outputs.
 
@@ -89,13 +106,5 @@ class OnnxRunner:
             "file", f"{model_id}/model.onnx")
         if not path.is_file():
             raise ModelError(f"{path}: model file missing; run `python -m meshseg convert`.")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = {
-            "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-        }[self.optimisation]
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), session_options(self.threads, self.optimisation),
+                                    providers=["CPUExecutionProvider"])
