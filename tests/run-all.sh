@@ -35,7 +35,7 @@ step "build dist/"
 python3 build.py --out dist
 
 step "ruff"
-python3 -m ruff check py tests build.py
+python3 -m ruff check py tests tools build.py
 
 status=0
 step "pytest"

@@ -11,7 +11,6 @@ import http.client
 import importlib.util
 import io
 import json
-import shutil
 import threading
 import zipfile
 from pathlib import Path
@@ -32,6 +31,9 @@ def _load_build_module():
 
 
 build_py = _load_build_module()
+_spec = importlib.util.spec_from_file_location("sourceless", ROOT / "tools" / "sourceless.py")
+sourceless = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sourceless)
 
 
 def sha256(path: Path) -> str:
@@ -69,12 +71,36 @@ def get(port: int, path: str) -> tuple[http.client.HTTPResponse, bytes]:
     return response, body
 
 
-def test_pyodide_packages_match_the_lock(dist, lock):
+def test_pyodide_packages_are_the_lock_files_compiled(dist, lock):
+    """Each lock package is the npm lock's file (sha256 checked) with its Python sources
+    compiled to bytecode, and the served lock gives the served file's sha256."""
+    served = json.loads((dist / "pyodide" / "pyodide-lock.json").read_text())
     packages = build_py.resolve_lock(lock, build_py.PYODIDE_PACKAGES)
     assert {entry["name"] for entry in packages} == {"numpy", "openblas", "packaging"}
+    reader = build_py.package_reader(None, build_py.ROOT / ".cache")
     for entry in packages:
-        assert sha256(dist / "pyodide" / entry["file_name"]) == entry["sha256"], entry["name"]
+        path = dist / "pyodide" / entry["file_name"]
+        assert sha256(path) == served["packages"][entry["name"]]["sha256"], entry["name"]
+        official = build_py.read_checked(entry, reader)
+        assert sourceless.differences(official, path.read_bytes(), build_py.PYC_MAGIC) == []
+        if path.suffix == ".whl":
+            assert sha256(path) != entry["sha256"], f"{entry['name']} was not compiled"
     assert not (dist / "pyodide" / lock["packages"]["scipy"]["file_name"]).exists()
+
+
+def test_every_python_archive_is_compiled_for_pyodides_python(dist):
+    """No .py left that the worker would compile at start-up (bar sources that do not
+    compile), and every .pyc has CPython 3.12's magic number."""
+    archives = build_py.python_archives(dist)
+    assert len(archives) == 8, archives
+    for path in archives:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            pyc = [n for n in names if n.endswith(".pyc")]
+            left = [n for n in names if n.endswith(".py")]
+            assert len(pyc) > 5 * len(left), (path.name, left[:5])
+            assert {archive.read(n)[:4] for n in pyc} == {build_py.PYC_MAGIC}, path.name
+            assert sourceless.record_problems(archive) == [], path.name
 
 
 def test_scipy_is_the_lock_wheel_trimmed_to_what_meshseg_imports(dist, lock):
@@ -88,12 +114,13 @@ def test_scipy_is_the_lock_wheel_trimmed_to_what_meshseg_imports(dist, lock):
                        if n.startswith("scipy/") and n.count("/") > 1}
         assert subpackages == {"_lib", "ndimage", "special", "linalg", "sparse"}
         assert not [n for n in names if "/tests/" in n or "cython_special" in n]
-        for name in names:  # byte-identical, RECORD excepted
-            if not name.endswith("RECORD"):
+        for name in names:  # byte-identical, or compiled from the official source
+            if name.endswith(".pyc"):
+                assert wheel.read(name)[:4] == build_py.PYC_MAGIC
+                assert name[:-1] in source.namelist(), name
+            elif not name.endswith("RECORD"):
                 assert wheel.read(name) == source.read(name), name
-        record = next(n for n in names if n.endswith(".dist-info/RECORD"))
-        listed = {line.split(",")[0] for line in wheel.read(record).decode().splitlines()}
-        assert listed == set(names)
+        assert sourceless.record_problems(wheel) == []
         so = [n for n in names if n.endswith(".so")]
         assert "scipy/ndimage/_nd_image.cpython-312-wasm32-emscripten.so" in so
         official_so = sum(i.file_size for i in source.infolist() if i.filename.endswith(".so"))
@@ -120,9 +147,21 @@ def test_meshseg_imports_only_the_scipy_the_browser_gets():
 
 
 def test_pyodide_core_is_the_npm_release(dist):
+    """Byte for byte, bar the stdlib zip (compiled) and the lock (its sha256 follow)."""
     for name in build_py.PYODIDE_CORE:
         source = build_py.NODE_MODULES / "pyodide" / name
-        assert sha256(dist / "pyodide" / name) == sha256(source), name
+        if name == "python_stdlib.zip":
+            assert sourceless.differences(source.read_bytes(), (dist / "pyodide" / name)
+                                          .read_bytes(), build_py.PYC_MAGIC) == []
+        elif name == "pyodide-lock.json":
+            npm, served = (json.loads(p.read_text()) for p in (source, dist / "pyodide" / name))
+            for entry in served["packages"].values():
+                entry.pop("sha256")
+            for entry in npm["packages"].values():
+                entry.pop("sha256")
+            assert served == npm
+        else:
+            assert sha256(dist / "pyodide" / name) == sha256(source), name
 
 
 def test_a_tampered_pyodide_package_stops_the_build(tmp_path, lock, weights_dir, data_dir,
@@ -145,7 +184,9 @@ def test_a_release_folder_with_the_official_files_is_accepted(tmp_path, dist, lo
     release = tmp_path / "pyodide-release"
     release.mkdir()
     numpy = lock["packages"]["numpy"]["file_name"]
-    shutil.copyfile(dist / "pyodide" / numpy, release / numpy)
+    official = build_py.read_checked(lock["packages"]["numpy"],
+                                     build_py.package_reader(None, build_py.ROOT / ".cache"))
+    (release / numpy).write_bytes(official)
     dest = tmp_path / "out"
     dest.mkdir()
     reader = build_py.package_reader(release, tmp_path / "cache")
@@ -186,7 +227,11 @@ def test_wheel_manifest_lists_the_wheels_in_dist(dist):
     assert sorted(manifest) == on_disk
     assert {name.split("-")[0] for name in manifest} == {"scipy", "nibabel", "typing_extensions",
                                                           "pynrrd", "meshseg"}
-    assert "nibabel-5.4.2-py3-none-any.whl" in manifest
+    assert "nibabel-5.4.2-1notests-py3-none-any.whl" in manifest
+    with zipfile.ZipFile(dist / "wheels" / "nibabel-5.4.2-1notests-py3-none-any.whl") as wheel:
+        names = wheel.namelist()
+    assert not [n for n in names if n.startswith("nibabel/tests/")]  # its test suite
+    assert {"nibabel/__init__.pyc", "nibabel/nifti1.pyc"} <= set(names)
 
 
 def test_models_match_their_cards_and_version_json(dist):
@@ -231,7 +276,7 @@ def test_space_readme_front_matter(dist):
     ("/pyodide/pyodide.asm.wasm", "application/wasm"),
     ("/pyodide/pyodide-lock.json", "application/json"),
     ("/pyodide/python_stdlib.zip", "application/zip"),
-    ("/wheels/nibabel-5.4.2-py3-none-any.whl", "application/zip"),
+    ("/wheels/nibabel-5.4.2-1notests-py3-none-any.whl", "application/zip"),
     ("/models/model5_gw_ae/model.onnx", "application/octet-stream"),
     ("/example/t1_crop.nii.gz", "application/gzip"),
 ])

@@ -13,27 +13,33 @@ export async function loadPython(assets, report) {
   const timings = {};
   let started = performance.now();
   report('runtime', 'Loading the Python runtime (Pyodide)', null);
-  const { loadPyodide } = await import(new URL('pyodide.mjs', assets.pyodide).href);
-  const pyodide = await loadPyodide({ indexURL: assets.pyodide, fullStdLib: false });
+  const [pyodide, { lock, wheels }] = await Promise.all([
+    startPyodide(assets), fetchJson(new URL('manifest.json', assets.wheels)), // build.py's list
+  ]);
   timings.runtime_ms = performance.now() - started;
 
-  // build.py's list: the lock packages loaded by name, then the wheels it serves.
-  const manifest = await fetchJson(new URL('manifest.json', assets.wheels));
+  // The lock packages by name, then the wheels build.py serves (two calls: one that mixes
+  // lock names with wheel URLs of lock packages, like scipy, fails in Pyodide 0.27).
   started = performance.now();
   report('runtime', 'Loading numpy', null);
-  await loadPackages(pyodide, manifest.lock, manifest.lock);
+  await loadPackages(pyodide, lock, lock);
   timings.packages_ms = performance.now() - started;
 
   started = performance.now();
   report('runtime', 'Loading scipy, nibabel and meshseg', null);
-  const urls = manifest.wheels.map((name) => new URL(name, assets.wheels).href);
-  await loadPackages(pyodide, urls, manifest.wheels.map(distributionName));
+  const urls = wheels.map((name) => new URL(name, assets.wheels).href);
+  await loadPackages(pyodide, urls, wheels.map(distributionName));
   timings.wheels_ms = performance.now() - started;
 
   started = performance.now(); // imports numpy, scipy, nibabel and meshseg (not meshseg.service)
   const versions = pythonVersions(pyodide);
   timings.imports_ms = performance.now() - started;
   return { pyodide, versions, timings };
+}
+
+async function startPyodide(assets) {
+  const { loadPyodide } = await import(new URL('pyodide.mjs', assets.pyodide).href);
+  return loadPyodide({ indexURL: assets.pyodide, fullStdLib: false });
 }
 
 /**
