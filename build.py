@@ -192,6 +192,7 @@ def build(out, weights, example, pyodide_dist=None, cache=ROOT / ".cache"):
     step(1, "site files", "site/ -> dist/, js/constants.js from meshseg.constants")
     copy_tree(ROOT / "site", out)
     write_constants(out / "js" / "constants.js")
+    add_csp_meta(out)
 
     step(2, "Pyodide core", "node_modules/pyodide -> dist/pyodide/")
     lock = copy_pyodide_core(NODE_MODULES / "pyodide", out / "pyodide")
@@ -241,6 +242,21 @@ def write_constants(dest):
 
     dest.write_text(to_javascript(), encoding="utf-8")
     report(f"{dest.name} (generated)")
+
+
+def add_csp_meta(out):
+    """Put the site's Content-Security-Policy (meshseg.security.csp) in each page's head,
+    right after its charset: it holds on the first load from a host that sends no header."""
+    sys.path.insert(0, str(ROOT / "py"))
+    from meshseg.security.csp import meta_tag
+
+    charset = '<meta charset="utf-8">'
+    for page in sorted(Path(out).glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        if charset not in text:
+            raise BuildError(f"{page.name}: no {charset} to put the CSP <meta> after")
+        replace_bytes(page, text.replace(charset, f"{charset}\n  {meta_tag()}", 1).encode())
+    report("Content-Security-Policy <meta> in every page")
 
 
 def finalise(out):
@@ -313,8 +329,12 @@ def service_worker_manifest(out):
     """What sw.js needs: each file's sha256, the precache list and the models.
 
     Models are listed by their card's sha256 (checked against the file), so the
-    worker caches them by content across versions.
+    worker caches them by content across versions. ``csp`` is the site's policy, which
+    the worker adds to every response (meshseg.security.csp).
     """
+    sys.path.insert(0, str(ROOT / "py"))
+    from meshseg.security.csp import for_service_worker
+
     out = Path(out)
     index = json.loads((out / "models" / "index.json").read_text())
     onnx = [card["runtime"]["onnx"] for card in index["models"]]
@@ -336,7 +356,7 @@ def service_worker_manifest(out):
     digest = hashlib.sha256(json.dumps([files, models], sort_keys=True).encode()).hexdigest()
     return {"version": digest[:16], "files": files, "models": models,
             "precache": [name for name in precache if name in files],
-            "precacheModels": precache_models}
+            "precacheModels": precache_models, "csp": for_service_worker()}
 
 
 def write_service_worker(out):

@@ -10,7 +10,9 @@
 //
 // Every response it serves carries COOP/COEP/CORP (the coi-serviceworker
 // approach), so hosts that cannot set headers still get cross-origin isolation
-// and multi-threaded WebAssembly. It must be the only service worker on its scope.
+// and multi-threaded WebAssembly, and the site's Content-Security-Policy
+// (BUILD.csp, from meshseg.security.csp), so that nothing the page or its workers
+// do can reach another origin. It must be the only service worker on its scope.
 
 const BUILD = /*MESHSEG_BUILD*/null;
 
@@ -54,13 +56,13 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== SCOPE.origin) return;
   const path = sitePath(url, request.mode === "navigate");
   if (!BUILD || path === null) {
-    event.respondWith(isolated(fetch(request)));
+    event.respondWith(isolated(fetch(request), path));
   } else if (path in BUILD.models) {
-    event.respondWith(isolated(modelResponse(path, BUILD.models[path])));
+    event.respondWith(isolated(modelResponse(path, BUILD.models[path]), path));
   } else if (path in BUILD.files) {
-    event.respondWith(isolated(siteResponse(path)));
+    event.respondWith(isolated(siteResponse(path), path));
   } else {
-    event.respondWith(isolated(fetch(request)));
+    event.respondWith(isolated(fetch(request), path));
   }
 });
 
@@ -167,19 +169,28 @@ async function verifiedFetch(path, sha256) {
   return new Response(body, { status: 200, headers });
 }
 
-/** The response with the cross-origin isolation headers; errors become a 503. */
-async function isolated(pending) {
+/** The headers every response gets: isolation, and the policy for `path` (null: outside the
+ * scope, or an unbuilt site without one). */
+function siteHeaders(path) {
+  const csp = BUILD?.csp;
+  if (!csp || path === null) return ISOLATION_HEADERS;
+  const name = path.split("/").pop() || "index.html";
+  return { ...ISOLATION_HEADERS, "Content-Security-Policy": csp.pages[name] ?? csp.default };
+}
+
+/** The response with the isolation and policy headers; errors become a 503. */
+async function isolated(pending, path) {
   let response;
   try {
     response = await pending;
   } catch (error) {
     return new Response(`MeshSeg offline copy: ${error.message}`, {
-      status: 503, headers: { "Content-Type": "text/plain; charset=utf-8", ...ISOLATION_HEADERS },
+      status: 503, headers: { "Content-Type": "text/plain; charset=utf-8", ...siteHeaders(path) },
     });
   }
   if (response.status === 0 || response.type === "opaqueredirect") return response;
   const headers = new Headers(response.headers);
-  for (const [name, value] of Object.entries(ISOLATION_HEADERS)) headers.set(name, value);
+  for (const [name, value] of Object.entries(siteHeaders(path))) headers.set(name, value);
   return new Response(response.body, { status: response.status, statusText: response.statusText,
     headers });
 }

@@ -97,9 +97,10 @@ def check_archive(archive, reference=None) -> dict:
     """What the e2e test asserts on a page's batch ZIP: the manifest, each mask's grid,
     whether volumes.csv equals the per-scan stats files, patient fields found anywhere, and
     (with `reference`, a scan name) each other mask's Dice with the reference's mask in world
-    space (nearest voxel)."""
+    space (nearest voxel). Each mask's ``sha256`` is that of its voxel values."""
     import csv
     import gzip
+    import hashlib
     import io
 
     import nibabel as nib
@@ -142,7 +143,9 @@ def check_archive(archive, reference=None) -> dict:
             dice[name] = float(2 * (a & sampled).sum() / max(1, a.sum() + sampled.sum()))
     return {"manifest": manifest, "names": sorted(files),
             "masks": {name: {"shape": list(img.shape), "affine": img.affine.tolist(),
-                             "voxels": int((np.asarray(img.dataobj) > 0).sum())}
+                             "voxels": int((np.asarray(img.dataobj) > 0).sum()),
+                             "sha256": hashlib.sha256(
+                                 np.asarray(img.dataobj).tobytes()).hexdigest()}
                       for name, img in masks.items()},
             "volumesMatch": rows == expected_rows, "volumeRows": len(rows),
             "patientFound": found, "dice": dice}

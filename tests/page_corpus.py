@@ -46,6 +46,17 @@ def big_scan(path: Path, seed: int = 7) -> Path:
     return path
 
 
+def viewer_expectation(path: Path) -> dict:
+    """What the page's viewer must hold for the scan at ``path``: the shape and the sum of
+    the copy the worker sends it (meshseg.service.viewer_copy of the loaded scan)."""
+    from meshseg.loading import load_scan
+    from meshseg.service import viewer_copy
+
+    shown = viewer_copy(load_scan(str(path)).image)
+    data = np.asanyarray(shown.dataobj)
+    return {"dims": [int(n) for n in shown.shape[:3]], "sum": float(data.sum(dtype=np.float64))}
+
+
 def main(folder: str) -> int:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -54,6 +65,7 @@ def main(folder: str) -> int:
         "corpus": str(out / "corpus"), "cases": cases,
         "hugeHeader": str(huge_header(out / "claims_1024_cubed.nii.gz")),
         "bigScan": str(big_scan(out / "big_512x512x256_int16.nii")),
+        "bigScanViewer": viewer_expectation(out / "big_512x512x256_int16.nii"),
     }))
     return 0
 

@@ -8,7 +8,7 @@ import pytest
 MODULES = ["meshseg.options", "meshseg.errors", "meshseg.constants", "meshseg.crop",
            "meshseg.compare", "meshseg.pipeline", "meshseg.service", "meshseg.session",
            "meshseg.driver", "meshseg.stats", "meshseg.tiling", "meshseg.bench_webgpu",
-           "meshseg.bench_ops", "meshseg.conform"]
+           "meshseg.bench_ops", "meshseg.conform", "meshseg.security.csp"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -17,5 +17,5 @@ def test_docstring_examples_run(name):
     failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert failures == 0
     if name in {"meshseg.options", "meshseg.compare", "meshseg.crop", "meshseg.constants",
-                "meshseg.bench_webgpu", "meshseg.bench_ops"}:
+                "meshseg.bench_webgpu", "meshseg.bench_ops", "meshseg.security.csp"}:
         assert tried > 0, f"{name} has no runnable examples"

@@ -1,4 +1,4 @@
-"""Command line: ``python -m meshseg segment | batch | models | convert``.
+"""Command line: ``python -m meshseg segment | batch | models [pull] | convert``.
 
 Runs the same :class:`meshseg.pipeline.Job` as the browser, with native onnxruntime.
 Progress goes to stderr. Exit status: 0 done; 2 a bad input or model (one
@@ -18,12 +18,12 @@ from pathlib import Path
 from meshseg import __version__
 from meshseg.batch.cli import add_parser as add_batch_parser
 from meshseg.driver import run
-from meshseg.errors import MeshSegError, OptionError
+from meshseg.errors import MeshSegError, ModelError, OptionError
 from meshseg.label_image import to_nifti_bytes
 from meshseg.models.index import read_index
 from meshseg.options import SegmentOptions
 from meshseg.session import ScanSession
-from meshseg.weights import default_models_dir, find_weights
+from meshseg.weights import default_models_dir, find_weights, weights_candidates
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +62,8 @@ def segment(args) -> int:
     elif not args.model:
         raise OptionError("model", "give --model ID, or --model-file M.onnx with --card C.json.")
     card = cards.get(args.model)
+    if card is None and not own:
+        raise _unknown_model(args.model, cards, args.models)
     _check_probability_flags(args, card)
     runner = OnnxRunner(args.models, cards, threads=args.threads)
     if own:
@@ -144,6 +146,47 @@ def models(args) -> int:
     return 0
 
 
+def pull(args) -> int:
+    """Download models from a MeshSeg deployment into the models folder, sha256-checked."""
+    from meshseg.models import pull as remote
+
+    folder = Path(args.models)
+    base, cards = remote.fetch_index(args.source, args.timeout)
+    chosen = remote.select_models(cards, args.model, base + remote.INDEX_FILE)
+    progress = _PullProgress()
+    _line(f"meshseg: pulling {len(chosen)} of {len(cards)} models from {base} into {folder}")
+    for card in chosen:
+        size = remote.pull_model(base, card, folder, progress, args.timeout)
+        progress.done(remote.model_file(card).as_posix(), size)
+        remote.update_index(folder, [card])
+    example = args.model[0] if args.model else chosen[0].id
+    _line(f"meshseg: ready in {folder}: {', '.join(card.id for card in chosen)} "
+          f"(meshseg segment SCAN -m {example} -o OUT{_models_option(folder)})")
+    return 0
+
+
+class _PullProgress:
+    """Each file's bytes on stderr: live (every MiB) on a terminal, one line when verified."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty()
+        self.shown = None
+
+    def __call__(self, name: str, done: int, total: int | None) -> None:
+        if self.live and (self.shown is None or done - self.shown >= 1 << 20):
+            self.shown = done
+            of = f" of {total:,}" if total is not None else ""
+            print(f"\r  {name}: {done:,}{of} bytes", end="", file=self.stream, flush=True)
+
+    def done(self, name: str, size: int | None) -> None:
+        """The file is in place: `size` bytes downloaded, or None (it was already there)."""
+        what = "already here" if size is None else f"{size:,} bytes"
+        start = "\r\033[K" if self.live and self.shown is not None else ""
+        self.shown = None
+        print(f"{start}  {name}: {what}, sha256 ok", file=self.stream, flush=True)
+
+
 def convert(args) -> int:
     """Convert upstream weights to ONNX models + cards."""
     from meshseg.convert import convert_all
@@ -161,11 +204,45 @@ def _cards(args) -> dict:
     if not index.is_file():
         from meshseg.convert import convert_all
 
-        weights = find_weights(getattr(args, "weights", None))
+        weights = _weights_or_how_to_get_models(args)
         print(f"meshseg: converting models from {weights} into {args.models} (once)",
               file=sys.stderr)
         convert_all(weights, args.models)
     return {card.id: card for card in read_index(index)}
+
+
+def _weights_or_how_to_get_models(args) -> Path:
+    """The weights folder to convert from; without one, a ModelError saying how to get
+    models (pull them from a MeshSeg site, or convert upstream weights)."""
+    explicit = getattr(args, "weights", None)
+    try:
+        return find_weights(explicit)
+    except ModelError as exc:
+        model = getattr(args, "model", None)  # one id (segment, batch) or a list (bench)
+        ids = [model] if isinstance(model, str) else list(model or [])
+        what = f"model {', '.join(ids)}: not found" if ids else "no models"
+        searched = ", ".join(str(p) for p in weights_candidates(explicit))
+        raise ModelError(
+            f"{what}: {args.models} has no index.json, and there is no MeshNet weights "
+            f"folder to convert from (searched {searched}). Download "
+            f"{'it' if ids else 'models'} with `meshseg models pull --from "
+            f"https://<a MeshSeg site>/models/{''.join(' --model ' + i for i in ids)}"
+            f"{_models_option(args.models)}`, or "
+            f"convert upstream weights with `meshseg convert --out {args.models} --weights "
+            "DIR` (a folder with brainchop/ inside; or set MESHSEG_WEIGHTS).") from exc
+
+
+def _unknown_model(model: str, cards: dict, models_dir) -> ModelError:
+    known = ", ".join(sorted(cards))
+    return ModelError(f"unknown model {model!r}; available in {models_dir}: {known}. A model "
+                      f"from a MeshSeg site: `meshseg models pull --from "
+                      f"https://<a MeshSeg site>/models/ --model {model}"
+                      f"{_models_option(models_dir)}`.")
+
+
+def _models_option(models_dir) -> str:
+    """`` --models DIR`` unless DIR is the default models folder."""
+    return "" if Path(models_dir) == default_models_dir() else f" --models {models_dir}"
 
 
 def _write_stats(path, result) -> None:
@@ -242,8 +319,23 @@ def _parser() -> argparse.ArgumentParser:
                      help="exit with status 3 when the result gets a plausibility warning")
     seg.set_defaults(command=segment)
 
-    lst = sub.add_parser("models", help="list the models")
+    lst = sub.add_parser("models", help="list the models (or pull them from a MeshSeg site)")
     lst.set_defaults(command=models)
+    pull_parser = lst.add_subparsers(metavar="ACTION").add_parser(
+        "pull", help="download models from a MeshSeg site, sha256-checked",
+        description="Download a MeshSeg deployment's model index, cards and ONNX files "
+                    "into the models folder; each ONNX file must match its card's sha256.")
+    pull_parser.add_argument("--from", dest="source", required=True, metavar="URL",
+                             help="the site's models folder (https://<a MeshSeg site>/models/)")
+    pull_parser.add_argument("--model", action="append", metavar="ID",
+                             help="model id to pull (repeatable; default: all in the index; "
+                                  "the pre-models they crop with come too)")
+    # SUPPRESS: without --models here, `models --models DIR pull` keeps DIR
+    pull_parser.add_argument("--models", default=argparse.SUPPRESS,
+                             help=f"models folder to fill (default: {default_models_dir()})")
+    pull_parser.add_argument("--timeout", type=float, default=60.0,
+                             help="seconds to wait for the server (default: %(default)s)")
+    pull_parser.set_defaults(command=pull)
 
     conv = sub.add_parser("convert", help="convert upstream weights to ONNX + cards")
     conv.add_argument("--out", required=True, help="output folder")

@@ -14,10 +14,12 @@ from __future__ import annotations
 import codecs
 import itertools
 import logging
+import math
 import os
 import struct
 import warnings
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -135,23 +137,38 @@ def load_scan(source: str | os.PathLike | bytes | bytearray | memoryview,
       its absolute value); when a valid sform gives the geometry instead, a
       notice says the header's pixdim is ignored.
     - Header faults are named: ``dim[0]`` outside 1..7, a ``vox_offset`` inside the
-      header, an ``scl_inter``/``scl_slope`` that wipes out the contrast in float32.
-      A ``vox_offset`` of 0 in a single ``.nii`` file is read from byte 352 (NIfTI-1)
-      or 544 (NIfTI-2) with a notice, only when the file size matches exactly.
-    - nibabel's header repairs and Python warnings become notices (prefixed
-      ``nibabel:``); nothing is written to stderr.
+      header or not finite, an infinite ``scl_slope``, an ``scl_inter``/``scl_slope``
+      that wipes out the contrast in float32, a used qform whose quaternion is not a
+      rotation (or whose offsets or voxel sizes are not finite), a used sform with NaN
+      or infinite values, MGH direction cosines that are not unit perpendicular axes,
+      an unknown voxel type. A ``vox_offset`` of 0 in a single ``.nii`` file is read from
+      byte 352 (NIfTI-1) or 544 (NIfTI-2) with a notice, only when the file size matches
+      exactly.
+    - A damaged qform beside a valid sform (which gives the geometry) is ignored with a
+      notice (the image's qform code becomes 0); unknown ``xyzt_units`` codes are a
+      notice too (voxel sizes are read as mm, as always).
+    - Absurd geometry is refused: voxels more than 100 m from the scanner's origin, a
+      field of view over 10 m along an axis.
+    - nibabel's header repairs (including what its global logger reports when the
+      image is made) and Python warnings become notices (prefixed ``nibabel:``);
+      nothing is written to stderr.
     - Sizes are checked before allocating: the voxel buffer grows with the data
-      actually present, so a short file claiming a huge volume costs no memory.
+      actually present, so a short file claiming a huge volume costs no memory. A file
+      shorter than all the volumes its header describes is refused as truncated, even
+      when the first volume is complete.
     """
     raw, name = _read_source(source, name)
     converted = _other_format(raw, name, source, max_voxels)
     if converted is not None:
         return converted(min_extent=min_extent, min_fov_mm=min_fov_mm)
-    with warnings.catch_warnings(record=True) as caught:
+    log = _Collector()
+    with warnings.catch_warnings(record=True) as caught, log.instead_of(nib.imageglobals.logger):
         warnings.simplefilter("always")
         scan = _load(raw, name, max_voxels, min_extent, min_fov_mm)
-    extra = tuple(dict.fromkeys(f"nibabel: {w.message}" for w in caught))
-    return Scan(scan.name, scan.image, scan.notices + extra, scan.source_format)
+    extra = tuple(_repair_notice(text) for text in log.messages)
+    extra += tuple(f"nibabel: {w.message}" for w in caught)
+    notices = tuple(dict.fromkeys(scan.notices + extra))
+    return Scan(scan.name, scan.image, notices, scan.source_format)
 
 
 def _load(raw: memoryview, name: str, max_voxels: int, min_extent: int,
@@ -165,9 +182,11 @@ def _load(raw: memoryview, name: str, max_voxels: int, min_extent: int,
     layout = _layout(header, source_format, name)
     _check_dtype(layout.dtype, name)
     _check_size(layout.shape, max_voxels, name)
+    transform_notices = _check_transforms(header, source_format, name)
     affine = _affine(header, source_format)
     _check_geometry(layout.shape, affine, min_extent, min_fov_mm, name)
-    notices = repairs + _volume_notices(layout)
+    notices = repairs + transform_notices + _units_notices(header, source_format)
+    notices += _volume_notices(layout)
     notices += _orientation_notices(header, source_format, layout.shape, head)
     data, offset_notices = _read_volume(raw, compressed, layout, name)
     _check_scaling(data, layout, name)
@@ -364,6 +383,8 @@ def _parse_header(head: bytes, source_format: str, name: str) -> tuple[object, t
     except (HeaderDataError, KeyError, ValueError) as err:
         raise InputImageError(name, f"has an invalid {source_format.upper()} header ({err}).",
                               _REEXPORT) from err
+    if source_format != "mgh":
+        _check_stored_numbers(header, name)
     zoom_notices = _check_voxel_sizes(header, source_format, name)
     try:
         header.check_fix(logger=repairs.logger, error_level=40)
@@ -371,8 +392,11 @@ def _parse_header(head: bytes, source_format: str, name: str) -> tuple[object, t
         raise InputImageError(name, f"has an invalid {source_format.upper()} header ({err}).",
                               _REEXPORT) from err
     messages = [text for text in repairs.messages if not (zoom_notices and "pixdim" in text)]
-    return header, zoom_notices + tuple(f"nibabel: the header needed a repair: {text}."
-                                        for text in messages)
+    return header, zoom_notices + tuple(_repair_notice(text) for text in messages)
+
+
+def _repair_notice(text: str) -> str:
+    return f"nibabel: the header needed a repair: {text}."
 
 
 class _Collector(logging.Handler):
@@ -387,6 +411,39 @@ class _Collector(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+
+    @contextmanager
+    def instead_of(self, logger: logging.Logger):
+        """Within the block, `logger`'s records come here instead of to its handlers.
+
+        nibabel checks a header again whenever an image is made from it and logs
+        what it cannot repair to its global logger, which prints to stderr.
+        """
+        handlers, propagate = list(logger.handlers), logger.propagate
+        logger.handlers[:] = [self]
+        logger.propagate = False
+        try:
+            yield self
+        finally:
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+
+
+def _check_stored_numbers(header, name: str) -> None:
+    """Refuse a NaN or infinite ``vox_offset`` and an infinite ``scl_slope`` (NIfTI).
+
+    Runs before nibabel's checks, which would fail on them with a raw Python error
+    (or, for the slope, silently drop the scaling: nibabel treats 0 and NaN, which
+    writers use for "no scaling", and also +-inf as unscaled).
+    """
+    offset = float(header["vox_offset"])
+    if not math.isfinite(offset):
+        raise InputImageError(name, f"has vox_offset = {offset:g} in its header, so where its "
+                              "voxels start is unknown; the file is damaged.", _REEXPORT)
+    slope = float(header["scl_slope"])
+    if math.isinf(slope):
+        raise InputImageError(name, f"has scl_slope = {slope:g} in its header, so its "
+                              "intensities are unknown; the file is damaged.", _FIX_SCALING)
 
 
 def _check_dim0(head: bytes, source_format: str, name: str) -> None:
@@ -407,8 +464,12 @@ def _layout(header, source_format: str, name: str) -> _Layout:
         shape = tuple(int(s) for s in header.get_data_shape())
         dtype = np.dtype(header.get_data_dtype())
         slope, inter = (1.0, 0.0) if source_format == "mgh" else header.get_slope_inter()
-    except (HeaderDataError, KeyError) as err:
+    except HeaderDataError as err:
         raise InputImageError(name, f"has an invalid header ({err}).", _REEXPORT) from err
+    except KeyError as err:  # nibabel's code tables (an MGH ``type`` NIfTI's check lets by)
+        field = "type" if source_format == "mgh" else "datatype"
+        raise InputImageError(name, f"has an unknown voxel data type in its header ({field} = "
+                              f"{int(header[field])}).", _REEXPORT) from err
     offset = MGH_DATA_OFFSET if source_format == "mgh" else int(header.get_data_offset())
     offset_was_zero = source_format != "mgh" and offset == 0
     if offset_was_zero:
@@ -484,6 +545,104 @@ def _check_voxel_sizes(header, source_format: str, name: str) -> tuple[str, ...]
                           "does not guess 1 mm.")
 
 
+def _check_transforms(header, source_format: str, name: str) -> tuple[str, ...]:
+    """Refuse a damaged sform, qform or MGH direction cosines that the affine is built from.
+
+    Runs on the repaired header (invalid codes are 0 by then). nibabel would fail on
+    these with a raw ValueError (a quaternion that is not a rotation) or give NaN.
+    A damaged qform beside a valid sform (which nibabel uses) is only a notice: its
+    code is set to 0 and its fields are cleared, so nothing later reads it.
+    """
+    if source_format == "mgh":
+        _check_mgh_directions(header, name)
+        return ()
+    sform_code = int(header["sform_code"])
+    if sform_code > 0:
+        srow = np.array([header[f"srow_{axis}"] for axis in "xyz"], float)
+        if not np.all(np.isfinite(srow)):
+            raise InputImageError(name, "has NaN or infinite values in its header's sform "
+                                  f"(srow_x/y/z = {_numbers(srow)}); the file is damaged.",
+                                  _REEXPORT)
+    if int(header["qform_code"]) == 0:
+        return ()
+    problem = _qform_problem(header)
+    if problem is None:
+        return ()
+    if sform_code > 0:
+        header["qform_code"] = 0
+        for field in _QUATERN + _QOFFSET:
+            header[field] = 0
+        return (f"The header's qform is damaged ({problem}): it is ignored and the sform "
+                "gives the geometry.",)
+    raise InputImageError(name, f"has a damaged qform in its header: {problem}; the file is "
+                          "damaged or not a NIfTI file.", _REEXPORT)
+
+
+_QUATERN = ("quatern_b", "quatern_c", "quatern_d")
+_QOFFSET = ("qoffset_x", "qoffset_y", "qoffset_z")
+_MAX_WORLD_MM = 1e5  # no scanner puts a voxel 100 m from its origin
+_MAX_FOV_MM = 1e4  # no scan is 10 m across
+_MIN_VOXEL_MM = 1e-6  # the smallest singular value _check_geometry accepts
+
+
+def _numbers(values) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in np.ravel(values)) + ")"
+
+
+def _qform_problem(header) -> str | None:
+    """What makes the header's qform unusable (quaternion, offsets, voxel sizes), or None."""
+    bcd = np.array([header[field] for field in _QUATERN], float)
+    shown = f"the quaternion quatern_b/c/d = {_numbers(bcd)}"
+    if not np.all(np.isfinite(bcd)):
+        return f"{shown} is not finite"
+    try:
+        header.get_qform_quaternion()
+    except ValueError:  # nibabel: "w2 should be positive" (b^2 + c^2 + d^2 > 1)
+        norm2 = sum(float(v) * float(v) for v in bcd)  # inf, not a numpy overflow warning
+        return f"{shown} is not a rotation (b^2 + c^2 + d^2 = {norm2:.7g}, more than 1)"
+    offsets = np.array([header[field] for field in _QOFFSET], float)
+    if not np.all(np.isfinite(offsets)) or np.abs(offsets).max() > _MAX_WORLD_MM:
+        return f"qoffset_x/y/z = {_numbers(offsets)} is not a position in the scanner"
+    zooms = np.asarray(header["pixdim"], float)[1:4]
+    if not np.all(np.isfinite(zooms) & (zooms >= _MIN_VOXEL_MM) & (zooms <= _MAX_FOV_MM)):
+        return f"pixdim[1..3] = {_numbers(zooms)} are not voxel sizes"
+    return None
+
+
+def _check_mgh_directions(header, name: str) -> None:
+    """Refuse MGH direction cosines (Mdc) that are not unit, perpendicular axes, or a
+    non-finite centre (Pxyz_c): the affine and the voxel sizes would not match ``delta``."""
+    mdc = np.asarray(header["Mdc"], float)
+    centre = np.asarray(header["Pxyz_c"], float)
+    if not (np.all(np.isfinite(mdc)) and np.all(np.isfinite(centre))):
+        raise InputImageError(name, "has NaN or infinite direction cosines or centre (Mdc, "
+                              "Pxyz_c) in its MGH header; the file is damaged.", _REEXPORT)
+    if np.abs(mdc @ mdc.T - np.eye(3)).max() > 1e-3:
+        raise InputImageError(name, "has direction cosines (Mdc) in its MGH header that are "
+                              "not unit-length, perpendicular axes; the file is damaged.",
+                              _REEXPORT)
+
+
+def _units(header) -> tuple[str, str]:
+    """The header's (space, time) units, ``"unknown"`` for codes NIfTI does not define."""
+    code = int(header["xyzt_units"])
+    labels = nib.nifti1.unit_codes.label
+    space, time = code % 8, code - code % 8
+    return labels.get(space, "unknown"), labels.get(time, "unknown")
+
+
+def _units_notices(header, source_format: str) -> tuple[str, ...]:
+    """A notice when ``xyzt_units`` holds codes NIfTI does not define."""
+    if source_format == "mgh":
+        return ()
+    code = int(header["xyzt_units"])
+    labels = nib.nifti1.unit_codes.label
+    if code % 8 in labels and code - code % 8 in labels:
+        return ()
+    return (f"The header's xyzt_units ({code}) is not a valid units code: it is ignored and "
+            "the voxel sizes are read as mm.",)
+
+
 def _affine(header, source_format: str) -> np.ndarray:
     """The voxel-to-world affine nibabel would give the image."""
     return header.get_affine() if source_format == "mgh" else header.get_best_affine()
@@ -495,9 +654,15 @@ def _check_geometry(shape: tuple[int, int, int], affine: np.ndarray, min_extent:
     if not np.all(np.isfinite(affine)):
         raise InputImageError(name, "has a voxel-to-world transform with NaN or infinite values.",
                               "Fix the header's qform/sform (e.g. re-export the scan).")
-    if np.linalg.svd(affine[:3, :3], compute_uv=False).min() <= 1e-6:
+    if np.linalg.svd(affine[:3, :3], compute_uv=False).min() <= _MIN_VOXEL_MM:
         raise InputImageError(name, "has a singular voxel-to-world transform (a zero voxel size "
                               "or collapsed axes).", "Fix the header's qform/sform or pixdim.")
+    corners = np.array(list(itertools.product(*[(0, n - 1) for n in shape] + [(1,)]))).T
+    reach = float(np.abs(affine[:3] @ corners).max())
+    if reach > _MAX_WORLD_MM:
+        raise InputImageError(name, f"has a voxel-to-world transform that puts voxels "
+                              f"{reach / 1000:.3g} m from the scanner's origin; the header is "
+                              "damaged.", "Fix the header's qform/sform (e.g. re-export the scan).")
     zooms = nib.affines.voxel_sizes(affine)
     grid = f"shape {' x '.join(map(str, shape))} at {' x '.join(f'{z:.3g}' for z in zooms)} mm"
     need = (f"MeshSeg needs a 3D head scan with at least {min_extent} voxels and "
@@ -507,6 +672,10 @@ def _check_geometry(shape: tuple[int, int, int], affine: np.ndarray, min_extent:
         raise InputImageError(name, f"is too small to be a head scan: {shape[thin[0]]} voxels "
                               f"along axis {thin[0] + 1} ({grid}).", need)
     fov = np.asarray(shape) * zooms
+    if fov.max() > _MAX_FOV_MM:
+        raise InputImageError(name, f"covers {fov.max() / 1000:.3g} m along axis "
+                              f"{int(fov.argmax()) + 1}, more than any scan: its voxel sizes "
+                              f"are wrong ({grid}).", "Fix the header's qform/sform or pixdim.")
     if np.count_nonzero(fov < min_fov_mm) >= 2:
         covered = " x ".join(f"{f:.0f}" for f in fov)
         raise InputImageError(name, f"covers only {covered} mm, too small to be a head scan "
@@ -548,28 +717,29 @@ def _read_volume(raw: memoryview, compressed: bool, layout: _Layout,
                  name: str) -> tuple[np.ndarray, tuple[str, ...]]:
     """The first 3D volume as a writable, native-endian array in Fortran order, with notices.
 
-    The file's size is checked against the header before the voxels are copied.
+    The file's size is checked against the header (every volume, not only the first)
+    before the voxels are copied.
     """
     count = layout.shape[0] * layout.shape[1] * layout.shape[2]
     end = layout.offset + count * layout.dtype.itemsize
+    whole = layout.offset + layout.volumes * count * layout.dtype.itemsize  # every volume
     if compressed:
         buffer, total = _inflate(raw, end, name, drain=True)
     else:
         buffer, total = raw[:end], len(raw)
     notices = ()
     if layout.offset_was_zero:
-        expected = layout.offset + layout.volumes * count * layout.dtype.itemsize
-        if expected - layout.offset <= total != expected:  # (too short: "truncated" below)
+        if whole - layout.offset <= total != whole:  # (too short: "truncated" below)
             raise InputImageError(
                 name, f"has vox_offset = 0 in its header, which is invalid in a single .nii "
                 f"file, and its size ({total:,} bytes) does not tell where the voxels start "
-                f"(expected {expected:,} with the voxels at byte {layout.offset}).", _REEXPORT)
+                f"(expected {whole:,} with the voxels at byte {layout.offset}).", _REEXPORT)
         notices = (f"The header's vox_offset is 0 (invalid in a .nii file): reading the voxels "
                    f"from byte {layout.offset}, right after the header, as the file size "
                    "matches.",)
-    if len(buffer) < end:
-        raise InputImageError(name, f"is truncated: the header describes {end:,} bytes but the "
-                              f"file holds {len(buffer):,}.", _REFETCH)
+    if len(buffer) < end or total < whole:
+        raise InputImageError(name, f"is truncated: the header describes {whole:,} bytes but the "
+                              f"file holds {total:,}.", _REFETCH)
     flat = np.frombuffer(buffer, layout.dtype, count, layout.offset)
     native = layout.dtype.newbyteorder("=")
     if not compressed:
@@ -640,6 +810,10 @@ def _to_nifti1(data: np.ndarray, affine: np.ndarray, header, source_format: str)
         own = header if header.endianness == native else header.as_byteswapped(native)
         image = nib.Nifti1Image(data, affine, own)
         image.set_data_dtype(data.dtype)
+        zooms = np.asarray(image.header.get_zooms()[:3], float)
+        if not np.all(np.isfinite(zooms) & (zooms > 0)):  # pixdim ignored for the sform
+            image.header.set_zooms(tuple(nib.affines.voxel_sizes(affine)))
+        image.header.set_xyzt_units(*_units(header))
         return image
     image = nib.Nifti1Image(data, affine)
     if source_format == "mgh":
@@ -647,7 +821,8 @@ def _to_nifti1(data: np.ndarray, affine: np.ndarray, header, source_format: str)
         image.set_sform(affine, code="scanner")
         image.header.set_xyzt_units("mm")
         return image
-    image.set_qform(header.get_qform(), code=int(header["qform_code"]))
-    image.set_sform(header.get_sform(), code=int(header["sform_code"]))
-    image.header.set_xyzt_units(*header.get_xyzt_units())
+    qform_code, sform_code = int(header["qform_code"]), int(header["sform_code"])
+    image.set_qform(header.get_qform() if qform_code else affine, code=qform_code)
+    image.set_sform(header.get_sform() if sform_code else affine, code=sform_code)
+    image.header.set_xyzt_units(*_units(header))
     return image

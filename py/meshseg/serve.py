@@ -1,4 +1,4 @@
-"""Serve the built site (``dist/``) locally, cross-origin isolated.
+"""Serve the built site (``dist/``) locally, cross-origin isolated, under its CSP.
 
 Multi-threaded WebAssembly (ONNX Runtime Web) needs ``SharedArrayBuffer``, which
 browsers only grant to cross-origin isolated pages: every response carries
@@ -8,11 +8,17 @@ out as they are, with no ``Content-Encoding``, so the page receives the bytes of
 the file. Text and WebAssembly files with a precompressed sibling written by
 build.py (``<file>.br``, ``<file>.gz``) go out as that sibling with
 ``Content-Encoding`` when the request's ``Accept-Encoding`` allows it, and with
-``Vary: Accept-Encoding`` either way.
+``Vary: Accept-Encoding`` either way. Every response carries the site's
+Content-Security-Policy (:mod:`meshseg.security.csp`).
+
+``--plain`` serves as an ordinary static host does (a lab website, a blog): none of
+those headers, so pages are not cross-origin isolated and only their ``<meta>``
+policy applies. ``--no-csp`` keeps the isolation headers but sends no policy: a host
+page of another site (the tests' host pages, with inline scripts of their own).
 
 Usage::
 
-    python -m meshseg.serve dist --port 8000 [--quiet]
+    python -m meshseg.serve dist --port 8000 [--quiet] [--plain | --no-csp]
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ import os
 import sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from meshseg.security.csp import policy
 
 ISOLATION_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
@@ -82,8 +91,11 @@ class IsolatedHandler(SimpleHTTPRequestHandler):
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
     protocol_version = "HTTP/1.1"
 
-    def __init__(self, *args, quiet: bool = False, log_json=None, **kwargs) -> None:
+    def __init__(self, *args, quiet: bool = False, log_json=None, plain: bool = False,
+                 csp: bool = True, **kwargs) -> None:
         self.quiet = quiet
+        self.plain = plain
+        self.csp = csp and not plain
         self.log_json = log_json
         self._sent: dict = {}
         super().__init__(*args, **kwargs)
@@ -134,12 +146,19 @@ class IsolatedHandler(SimpleHTTPRequestHandler):
         if getattr(self, "_vary", False):
             self.send_header("Vary", "Accept-Encoding")
             self._vary = False
-        for name, value in ISOLATION_HEADERS.items():
-            self.send_header(name, value)
+        if not self.plain:
+            for name, value in ISOLATION_HEADERS.items():
+                self.send_header(name, value)
+        if self.csp:
+            self.send_header("Content-Security-Policy", policy(self._site_path()))
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
         if self.log_json is not None:
             self._log_transfer()
+
+    def _site_path(self) -> str:
+        """The request's path relative to the site root, without the query."""
+        return unquote(urlsplit(self.path).path).lstrip("/")
 
     def _log_transfer(self) -> None:
         """One JSON line per response: path, status, body bytes sent, encoding."""
@@ -157,7 +176,8 @@ class IsolatedHandler(SimpleHTTPRequestHandler):
 
 
 def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 8000,
-                quiet: bool = False, log_json: str | None = None) -> ThreadingHTTPServer:
+                quiet: bool = False, log_json: str | None = None,
+                plain: bool = False, csp: bool = True) -> ThreadingHTTPServer:
     """A threaded HTTP server for ``root``, bound but not yet serving.
 
     Parameters
@@ -173,6 +193,11 @@ def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 8000,
     log_json : str, optional
         Append one JSON line per response (path, status, body bytes, encoding)
         to this file: what a visit transferred, as this server sent it.
+    plain : bool
+        Send neither the isolation headers nor the Content-Security-Policy, as an
+        ordinary static host does.
+    csp : bool
+        Send the Content-Security-Policy (False: a host page of another site).
 
     Returns
     -------
@@ -184,16 +209,17 @@ def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 8000,
         raise FileNotFoundError(f"{root} has no index.html: build the site first "
                                 "(python build.py --out dist).")
     handler = functools.partial(IsolatedHandler, directory=str(root), quiet=quiet,
-                                log_json=log_json)
+                                log_json=log_json, plain=plain, csp=csp)
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
 
 
 def serve(root: str | Path, host: str = "127.0.0.1", port: int = 8000,
-          quiet: bool = False, log_json: str | None = None) -> None:
+          quiet: bool = False, log_json: str | None = None, plain: bool = False,
+          csp: bool = True) -> None:
     """Serve ``root`` until interrupted, printing the URL (with the actual port)."""
-    server = make_server(root, host, port, quiet, log_json)
+    server = make_server(root, host, port, quiet, log_json, plain, csp)
     bound_host, bound_port = server.server_address[:2]
     print(f"Serving {Path(root).resolve()} at http://{bound_host}:{bound_port}/ "
           "(Ctrl+C stops)", flush=True)
@@ -214,9 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
     parser.add_argument("--log-json", metavar="FILE",
                         help="append one JSON line per response (path, status, bytes, encoding)")
+    parser.add_argument("--plain", action="store_true",
+                        help="as an ordinary static host: no COOP/COEP/CORP, no CSP header")
+    parser.add_argument("--no-csp", dest="csp", action="store_false",
+                        help="isolation headers, but no Content-Security-Policy header")
     args = parser.parse_args(argv)
     try:
-        serve(args.root, args.host, args.port, args.quiet, args.log_json)
+        serve(args.root, args.host, args.port, args.quiet, args.log_json, args.plain, args.csp)
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return 1

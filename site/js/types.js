@@ -69,6 +69,8 @@
  * @typedef {object} Backend how the networks run (js/worker/backend.js)
  * @property {'wasm'|'webgpu'} provider the one in use (WebGPU may give way to WASM)
  * @property {number} threads WASM threads
+ * @property {boolean} crossOriginIsolated whether the page is (threads need it)
+ * @property {string|null} threadsReason why WASM runs on one thread (not isolated), or null
  * @property {'disabled'|'basic'|'extended'|'layout'|'all'} optimisation ORT graph optimisation
  * @property {string|null} fallbackReason why WebGPU is not used, or null
  * @property {boolean} canFallBack whether WebGPU may give way to WASM (provider "auto")

@@ -41,10 +41,10 @@ after(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-async function openPage() {
-  const page = await browser.context.newPage();
-  const urls = recordRequests(browser.context, page);
-  await page.goto(`${server.origin}/`);
+async function openPage(on = { browser, server }) {
+  const page = await on.browser.context.newPage();
+  const urls = recordRequests(on.browser.context, page);
+  await page.goto(`${on.server.origin}/`);
   await waitForState(page, ['idle', 'error'], timeouts.runtime);
   await page.getByTestId('model-select').selectOption(MODEL);
   return { page, urls };
@@ -162,4 +162,29 @@ test('the shared DICOM files each give a result or a named error; Cancel stops a
   assert.ok(partialManifest.items.some((e) => e.name === 'scan1' && e.status !== 'failed'));
   assert.ok(partialManifest.summary.cancelled >= 1);
   await page.close();
+});
+
+test('a batch on a host without COOP/COEP, no service worker, runs on one thread and gives the isolated page\'s masks', { timeout: timeouts.test }, async () => {
+  const plain = { server: await startServer({ dist: path.join(work, 'site'), headers: 'plain' }),
+    browser: await launchBrowser({ serviceWorkers: 'block' }) };
+  try {
+    const archives = {};
+    for (const [what, on] of [['isolated', { browser, server }], ['plain', plain]]) {
+      const { page } = await openPage(on);
+      await page.getByTestId('batch-input').setInputFiles(data.nifti);
+      const { state, archive } = await runBatch(page, `batch-${what}`);
+      assert.equal(state, 'done', what);
+      archives[what] = JSON.parse(python('check', archive));
+      await page.close();
+    }
+    assert.equal(archives.plain.manifest.runtime.threads, 1, JSON.stringify(archives.plain.manifest.runtime));
+    assert.equal(archives.isolated.manifest.runtime.threads, Math.min(os.cpus().length, 8));
+    assert.equal(Object.keys(archives.plain.masks).length, data.nifti.length);
+    for (const [name, mask] of Object.entries(archives.isolated.masks)) {
+      assert.equal(archives.plain.masks[name]?.sha256, mask.sha256, `${name}: the one-thread mask differs`);
+    }
+  } finally {
+    await plain.browser.close();
+    await plain.server.stop();
+  }
 });

@@ -123,14 +123,29 @@ test('side by side (crosshairs synced), overlay and difference views', { timeout
   assert.deepEqual(await volumes(), { a: 2, b: 2 });
 
   // A click on the first viewer moves the second viewer's crosshair to the same world point.
+  // The viewer is scrolled into view first: a click outside the viewport reaches nothing.
+  await page.locator('#viewer-canvas').scrollIntoViewIfNeeded();
   const box = await page.locator('#viewer-canvas').boundingBox();
-  await page.mouse.click(box.x + box.width * 0.3, box.y + box.height * 0.3);
-  await page.waitForTimeout(300);
-  const [mmA, mmB] = await inApp(() => {
+  // Both crosshairs in world mm, and whether the first moved from `start`.
+  const crosshairs = (start) => {
     const { parts } = document.querySelector('meshseg-app').app;
     const [a, b] = [parts.viewer.nv, parts.compareViewer.nvB];
-    return [Array.from(a.frac2mm(a.scene.crosshairPos)).slice(0, 3), Array.from(b.frac2mm(b.scene.crosshairPos)).slice(0, 3)];
-  });
+    const [mmA, mmB] = [a, b].map((nv) => Array.from(nv.frac2mm(nv.scene.crosshairPos)).slice(0, 3));
+    return { mmA, mmB, moved: start !== null && mmA.some((v, i) => Math.abs(v - start[i]) > 1e-3),
+      agree: mmA.every((v, i) => Math.abs(v - mmB[i]) < 1e-3) };
+  };
+  // The second viewer follows on the viewers' own schedule (software WebGL is slow here):
+  // poll until it has, or until the action timeout, then check what was seen last.
+  const before = await inApp(crosshairs, null);
+  await page.mouse.click(box.x + box.width * 0.3, box.y + box.height * 0.3); // the coronal view
+  let seen;
+  for (const until = Date.now() + timeouts.action; ;) {
+    seen = await inApp(crosshairs, before.mmA);
+    if ((seen.moved && seen.agree) || Date.now() > until) break;
+    await page.waitForTimeout(100);
+  }
+  const { mmA, mmB } = seen;
+  assert.ok(seen.moved, `the click did not move the first crosshair (${mmA})`);
   assert.ok(mmA.every((v, i) => Math.abs(v - mmB[i]) < 1e-3), `crosshairs differ: A ${mmA}, B ${mmB}`);
   // Saved with the other test artefacts; docs/compare.png is a copy of it, refreshed by hand.
   await page.screenshot({ path: path.join(config.artifactDir, 'compare.png'), fullPage: true });

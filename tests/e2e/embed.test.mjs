@@ -1,6 +1,7 @@
-// Embedding, across origins: the iframe (embed.html + postMessage) on a host page of a
-// second origin, a third origin that the frame must ignore, and <meshseg-app> on a host
-// page of the second origin. Three local servers; nothing may go anywhere else.
+// Embedding, across origins: the iframe (embed.html + postMessage) on a cross-origin
+// isolated host page of a second origin, a third origin that the frame must ignore, and
+// <meshseg-app> on a host page of the second origin. Three local servers; nothing may go
+// anywhere else. Hosts that are not isolated: plain-host.test.mjs.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,48 +13,19 @@ import {
   download, expectState, labelDifference, launchBrowser, niftiGeometry, recordRequests,
   startServer, urlsOutside, waitForState,
 } from './helpers.mjs';
+import { writeHostPages } from './host-pages.mjs';
 
 const MODEL = 'model5_gw_ae';
 const EXAMPLE = path.join(config.sharedData, 't1_crop.nii.gz');
 const { timeouts } = config;
 
-// A host page: frames `?frame=URL` (allow=cross-origin-isolated) and keeps every message it
-// receives from the frame in window.received.
-const HOST_FRAME = `<!doctype html><meta charset="utf-8"><title>host</title>
-<body><script>
-window.received = [];
-const frame = document.createElement('iframe');
-frame.allow = 'cross-origin-isolated';
-frame.src = new URLSearchParams(location.search).get('frame');
-document.body.append(frame);
-window.addEventListener('message', (event) => {
-  if (event.source === frame.contentWindow) window.received.push({ origin: event.origin, data: event.data });
-});
-window.sendScan = async (url, model) => {
-  const data = await (await fetch(url)).arrayBuffer();
-  frame.contentWindow.postMessage({ type: 'meshseg:segment', id: 7, name: 't1_crop.nii.gz', data, model }, '*', [data]);
-};
-</script></body>`;
-
-// A host page with <meshseg-app>, its module imported from `?element=URL`.
-const HOST_ELEMENT = `<!doctype html><meta charset="utf-8"><title>element host</title>
-<body><meshseg-app model="${MODEL}" provider="wasm"></meshseg-app><script type="module">
-window.events = [];
-document.querySelector('meshseg-app').addEventListener('meshseg-result', (e) => window.events.push({ type: e.type, maskName: e.detail.maskName, stats: e.detail.stats }));
-document.querySelector('meshseg-app').addEventListener('meshseg-error', (e) => window.events.push({ type: e.type, message: e.detail.message }));
-await import(new URLSearchParams(location.search).get('element'));
-</script></body>`;
-
 let site; let second; let third; let browser; let requests; let artifacts;
 
 before(async () => {
   artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'meshseg-embed-'));
-  const hostDir = path.join(artifacts, 'host');
-  fs.mkdirSync(hostDir);
-  fs.writeFileSync(path.join(hostDir, 'frame.html'), HOST_FRAME);
-  fs.writeFileSync(path.join(hostDir, 'element.html'), HOST_ELEMENT);
-  fs.writeFileSync(path.join(hostDir, 'index.html'), '<!doctype html><title>host</title>');
-  [site, second, third] = await Promise.all([startServer(), startServer({ dist: hostDir }), startServer({ dist: hostDir })]);
+  const hostDir = writeHostPages(path.join(artifacts, 'host'), MODEL);
+  const host = { dist: hostDir, headers: 'host' }; // isolated host pages, with inline scripts
+  [site, second, third] = await Promise.all([startServer(), startServer(host), startServer(host)]);
   browser = await launchBrowser();
   requests = [];
   browser.context.on('request', (request) => requests.push(request.url()));

@@ -10,17 +10,22 @@ import config from '../../playwright.config.js';
 
 /**
  * Start `python -m meshseg.serve <dist> --port <port>` and wait until it listens.
- * @param {{dist?: string, port?: number, logJson?: string}} [options] another site folder,
- *   a fixed port (same origin across restarts), a file for one JSON line per response
+ * @param {{dist?: string, port?: number, logJson?: string, headers?: 'site'|'host'|'plain'}} [options]
+ *   another site folder, a fixed port (same origin across restarts), a file for one JSON line
+ *   per response, and which headers go out: 'site' (isolation + the site's CSP), 'host' (a host
+ *   page of another site, isolated: no CSP) or 'plain' (an ordinary host: neither)
  * @returns {Promise<{origin: string, stop: () => Promise<void>, log: () => string}>}
  */
-export async function startServer({ dist = config.dist, port = config.port, logJson = null } = {}) {
+export async function startServer({ dist = config.dist, port = config.port, logJson = null, headers = 'site' } = {}) {
   if (!fs.existsSync(path.join(dist, 'index.html'))) {
     throw new Error(`${dist}/index.html not found: run \`python3 build.py\` before the e2e tests.`);
   }
   const env = { ...process.env, PYTHONPATH: [path.join(config.root, 'py'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
   const args = ['-m', 'meshseg.serve', dist, '--port', String(port), '--host', config.host, '--quiet'];
   if (logJson) args.push('--log-json', logJson);
+  if (headers === 'plain') args.push('--plain');
+  else if (headers === 'host') args.push('--no-csp');
+  else if (headers !== 'site') throw new TypeError(`startServer: headers must be site, host or plain, not ${headers}`);
   const child = spawn('python3', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const origin = await new Promise((resolve, reject) => {
@@ -56,11 +61,18 @@ export async function startServer({ dist = config.dist, port = config.port, logJ
 }
 
 /**
- * Launch Chromium with the shared settings and a fresh user-data dir.
- * @param {{args?: string[]}} [options] command-line switches added to config.launchArgs
- * @returns {Promise<{context: import('playwright-core').BrowserContext, close: () => Promise<void>}>}
+ * Launch Chromium with the shared settings and a fresh user-data dir. Every Content-Security-
+ * Policy violation a page reports in its console is kept in `violations`, and close() fails
+ * when there was one, unless `violationsExpected` (a test that provokes them): a feature that
+ * the site's policy breaks then fails the suite even where the page shows no error. (Workers'
+ * violations do not reach Playwright's console events; a worker feature the policy broke
+ * fails its own test.)
+ * @param {{args?: string[], serviceWorkers?: 'allow'|'block', violationsExpected?: boolean}} [options]
+ *   command-line switches added to config.launchArgs; 'block': a browser with service workers off
+ * @returns {Promise<{context: import('playwright-core').BrowserContext, violations: string[],
+ *   close: () => Promise<void>}>}
  */
-export async function launchBrowser({ args = [] } = {}) {
+export async function launchBrowser({ args = [], serviceWorkers = 'allow', violationsExpected = false } = {}) {
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshseg-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: config.executablePath,
@@ -68,13 +80,24 @@ export async function launchBrowser({ args = [] } = {}) {
     args: [...config.launchArgs, ...args],
     viewport: config.viewport,
     acceptDownloads: true,
+    serviceWorkers,
   });
   context.setDefaultTimeout(config.timeouts.action);
+  const violations = [];
+  const watchPage = (page) => page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(`${page.url()}: ${message.text()}`);
+  });
+  context.pages().forEach(watchPage);
+  context.on('page', watchPage);
   return {
     context,
+    violations,
     async close() {
       await context.close();
       fs.rmSync(userDataDir, { recursive: true, force: true });
+      if (violations.length > 0 && !violationsExpected) {
+        throw new Error(`the site's Content-Security-Policy refused ${violations.length} thing(s):\n${violations.join('\n')}`);
+      }
     },
   };
 }

@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { chooseBackend, describeAdapter, modelProvider } from '../../dist/js/worker/backend.js';
+import { NOT_ISOLATED, chooseBackend, describeAdapter, modelProvider } from '../../dist/js/worker/backend.js';
+import { describeBackend } from '../../dist/js/ui/about.js';
 
 const SWIFTSHADER = { info: { vendor: 'google', architecture: 'swiftshader', device: '', description: '', isFallbackAdapter: true } };
 const NVIDIA = { info: { vendor: 'nvidia', architecture: '', device: '', description: '', isFallbackAdapter: false } };
@@ -61,4 +62,25 @@ test('modelProvider keeps WASM under auto only for a model measured slower on We
   const wasm = { provider: 'wasm', fallbackReason: 'no adapter', requested: { provider: 'auto' } };
   assert.deepEqual(modelProvider(wasm, 'fast', measured), { provider: 'wasm', fallbackReason: 'no adapter' });
   assert.deepEqual(modelProvider(auto, 'slow', null), { provider: 'webgpu', fallbackReason: null });
+});
+
+test('without cross-origin isolation WASM runs on one thread, and the backend says why', async () => {
+  offer(null);
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'crossOriginIsolated');
+  try {
+    Object.defineProperty(globalThis, 'crossOriginIsolated', { configurable: true, value: false });
+    const plain = await chooseBackend({ provider: 'wasm', threads: 8 });
+    assert.equal(plain.threads, 1);
+    assert.equal(plain.crossOriginIsolated, false);
+    assert.equal(plain.threadsReason, NOT_ISOLATED);
+    assert.match(describeBackend(plain), /^WebAssembly \(CPU\), 1 thread.*\(one thread: this page is not cross-origin isolated/);
+    Object.defineProperty(globalThis, 'crossOriginIsolated', { configurable: true, value: true });
+    const isolated = await chooseBackend({ provider: 'wasm' });
+    assert.equal(isolated.threads, 8);
+    assert.equal(isolated.threadsReason, null);
+    assert.doesNotMatch(describeBackend(isolated), /one thread/);
+  } finally {
+    if (saved) Object.defineProperty(globalThis, 'crossOriginIsolated', saved);
+    else delete globalThis.crossOriginIsolated;
+  }
 });

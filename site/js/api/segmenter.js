@@ -170,6 +170,13 @@ export class Segmenter {
     return this.#client.request(RequestType.DEBUG, { action });
   }
 
+  /** Test hook (a segmenter created with `debug: true`): have Python in the worker fetch
+   * `url`; answers `{fetched, message}`. */
+  async debugFetch(url) {
+    await this.ready();
+    return this.#client.request(RequestType.DEBUG, { action: 'fetch', url });
+  }
+
   /** Stop the worker at once (pending calls reject as cancelled); the next call restarts it. */
   terminate() {
     this.#client.terminate();

@@ -15,7 +15,8 @@ export function describeBackend(backend) {
   const threads = backend.threads ? `, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}` : '';
   const optimisation = backend.optimisation ? `, graph optimisation ${backend.optimisation}` : '';
   const fallback = backend.fallbackReason ? ` (${backend.fallbackReason})` : '';
-  return `${name}${threads}${optimisation}${fallback}`;
+  const single = backend.provider === 'wasm' && backend.threadsReason ? ` (${backend.threadsReason})` : '';
+  return `${name}${threads}${optimisation}${fallback}${single}`;
 }
 
 /** ` on <vendor architecture description>` for a WebGPU adapter ('' when unknown). */
@@ -36,7 +37,8 @@ function entries(info, niivueVersion) {
     ['nibabel', info.nibabel],
     ['onnxruntime-web', info.onnxruntimeWeb],
     ['NiiVue', niivueVersion],
-    ['Cross-origin isolated', info.crossOriginIsolated ? 'yes (multi-threading available)' : 'no (single thread)'],
+    ['Cross-origin isolated', info.crossOriginIsolated ? 'yes (multi-threading available)'
+      : 'no: WebAssembly runs on one thread (the host sends no COOP/COEP headers)'],
   ];
 }
 

@@ -84,10 +84,12 @@ export async function chooseBackend(options) {
   }
   const software = requested.provider === "auto" && gpu.ok && gpu.adapter.software;
   const useGpu = gpu.ok && !software;
+  const isolated = globalThis.crossOriginIsolated === true;
   return {
     provider: useGpu ? "webgpu" : "wasm",
-    threads: wasmThreads(requested.threads, globalThis.crossOriginIsolated === true,
-      navigator.hardwareConcurrency),
+    threads: wasmThreads(requested.threads, isolated, navigator.hardwareConcurrency),
+    crossOriginIsolated: isolated,
+    threadsReason: isolated ? null : NOT_ISOLATED,
     optimisation: requested.optimisation,
     fallbackReason: software
       ? `the only WebGPU adapter is a software one (${gpu.adapter.architecture || "fallback"}), slower than WebAssembly`
@@ -163,6 +165,11 @@ export function describeAdapter(adapter) {
     software: fallback === true || info.architecture === "swiftshader",
   };
 }
+
+/** Why a page that is not cross-origin isolated runs WebAssembly on one thread. */
+export const NOT_ISOLATED = "one thread: this page is not cross-origin isolated (its host sends no " +
+  "COOP/COEP headers, or it is framed by a page that is not isolated), so WebAssembly threads " +
+  "are not available; the result is the same, only slower";
 
 /**
  * The WASM thread count: the requested one, else min(hardwareConcurrency, 8);

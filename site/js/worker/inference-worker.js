@@ -25,12 +25,18 @@ const HANDLERS = {
   },
 };
 
+/** Whether `buffer` is shared memory. Without cross-origin isolation the SharedArrayBuffer
+ * constructor does not exist at all (so `instanceof SharedArrayBuffer` would throw). */
+function isShared(buffer) {
+  return typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer;
+}
+
 /** The output buffers of a run, for postMessage's transfer list (each whole, or copied). */
 function ownedOutputs(value) {
   if (!value?.outputs) return [];
   for (const [kind, data] of Object.entries(value.outputs)) {
     const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-    if (!whole || data.buffer instanceof SharedArrayBuffer) value.outputs[kind] = data.slice();
+    if (!whole || isShared(data.buffer)) value.outputs[kind] = data.slice();
   }
   return Object.values(value.outputs).map((data) => data.buffer);
 }

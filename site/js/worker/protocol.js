@@ -36,8 +36,10 @@ const FIELDS = {
   addModel: { card: [(value) => isObjectOrNull(value) && value !== null && value !== undefined, 'a model card object'], data: [isBuffer, 'an ArrayBuffer of ONNX bytes'] },
   status: {},
   cancel: { target: [Number.isInteger, 'the id of the request to cancel'] },
-  // Test hook, honoured only by a worker started with `debug: true`: make it crash.
-  debug: { action: [(value) => ['throw', 'trap'].includes(value), '"throw" or "trap"'] },
+  // Test hooks, honoured only by a worker started with `debug: true`: make it crash, or
+  // have Python fetch `url` (the site's Content-Security-Policy must refuse other origins).
+  debug: { action: [(value) => ['throw', 'trap', 'fetch'].includes(value), '"throw", "trap" or "fetch"'],
+    url: [(value) => value === undefined || isText(value), 'a URL (for "fetch")'] },
 };
 
 /**

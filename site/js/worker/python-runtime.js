@@ -84,6 +84,32 @@ async function fetchJson(url) {
 /**
  * The Python side of the worker: one meshseg.service.Service.
  */
+// Python for PythonService.fetchFromPython: the outcome of one request, failure included.
+const FETCH_PROBE = `
+async def _meshseg_fetch_probe(url):
+    from pyodide.http import pyfetch
+    try:
+        response = await pyfetch(url)
+    except Exception as error:  # the answer is the failure itself
+        return {"fetched": False, "message": f"{type(error).__name__}: {error}"}
+    return {"fetched": True, "message": f"HTTP {response.status}"}
+_meshseg_fetch_probe
+`;
+
+/** The next securitypolicyviolation in this worker within `ms`, as plain data; else null. */
+function nextViolation(ms) {
+  return new Promise((resolve) => {
+    const seen = (event) => finish({ directive: event.effectiveDirective, blocked: event.blockedURI });
+    const timer = setTimeout(() => finish(null), ms);
+    function finish(value) {
+      clearTimeout(timer);
+      self.removeEventListener('securitypolicyviolation', seen);
+      resolve(value);
+    }
+    self.addEventListener('securitypolicyviolation', seen);
+  });
+}
+
 export class PythonService {
   #pyodide;
   #service;
@@ -124,6 +150,23 @@ export class PythonService {
    *   Promise<Uint8Array|Object<string, Uint8Array|Float32Array>>,
    *   report: Function, cancelled: () => boolean}} handlers
    */
+  /**
+   * Test hook: fetch `url` from Python (pyodide.http.pyfetch), as code in the worker could,
+   * and report the Content-Security-Policy violation it raised in this worker, if any.
+   * @returns {Promise<{fetched: boolean, message: string,
+   *   violation: {directive: string, blocked: string}|null}>}
+   */
+  async fetchFromPython(url) {
+    const violation = nextViolation(2000);
+    const probe = this.#pyodide.runPython(FETCH_PROBE);
+    try {
+      const outcome = (await probe(url)).toJs({ dict_converter: Object.fromEntries });
+      return { ...outcome, violation: await violation };
+    } finally {
+      probe.destroy();
+    }
+  }
+
   async segment({ scan, model, options }, { infer, report, cancelled }) {
     const optionsPy = this.#toPy(options ?? null);
     const inferPy = (modelId, tensor) => this.#infer(modelId, tensor, infer);

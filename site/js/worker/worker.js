@@ -127,9 +127,11 @@ function brokenRuntime(error) {
   return null;
 }
 
-/** Test hook: crash now, even while another request runs (a worker started with debug). */
-function crash(state, { action }) {
+/** Test hooks (a worker started with debug): crash now, even while another request runs;
+ * or fetch `url` from Python, answering what happened to the request. */
+function debugHook(state, { action, url }) {
   if (!state.debug) throw new WorkerFailure(jsError('debug requests need a worker started with debug: true', 'option'));
+  if (action === 'fetch') return state.service.fetchFromPython(url);
   if (action === 'trap') state.service.trap();
   else setTimeout(() => { throw new Error('debug: an uncaught error in the worker'); });
   return { action };
@@ -217,7 +219,7 @@ function serve() {
       },
     );
     if (request.type === RequestType.DEBUG) {
-      reply((state ?? Promise.reject(new Error('the worker has not started'))).then((ready) => crash(ready, request)));
+      reply((state ?? Promise.reject(new Error('the worker has not started'))).then((ready) => debugHook(ready, request)));
       return;
     }
     queue = queue.then(() => reply(handle(request)));
