@@ -73,7 +73,7 @@ test('without cross-origin isolation WASM runs on one thread, and the backend sa
     assert.equal(plain.threads, 1);
     assert.equal(plain.crossOriginIsolated, false);
     assert.equal(plain.threadsReason, NOT_ISOLATED);
-    assert.match(describeBackend(plain), /^WebAssembly \(CPU\), 1 thread.*\(one thread: this page is not cross-origin isolated/);
+    assert.match(describeBackend(plain), /^WebAssembly \(CPU\), 1 thread, graph optimisation all \(chosen with provider=wasm; one thread: this page is not cross-origin isolated/);
     Object.defineProperty(globalThis, 'crossOriginIsolated', { configurable: true, value: true });
     const isolated = await chooseBackend({ provider: 'wasm' });
     assert.equal(isolated.threads, 8);

@@ -3,7 +3,7 @@
 /**
  * Plain-words description of an inference backend.
  * @param {{provider: string, threads?: number, optimisation?: string,
- *   fallbackReason?: string|null, adapter?: object|null}|null} backend
+ *   fallbackReason?: string|null, threadsReason?: string|null, adapter?: object|null}|null} backend
  * @returns {string}
  */
 export function describeBackend(backend) {
@@ -14,9 +14,9 @@ export function describeBackend(backend) {
     : backend.provider === 'wasm' ? 'WebAssembly (CPU)' : backend.provider;
   const threads = backend.threads ? `, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}` : '';
   const optimisation = backend.optimisation ? `, graph optimisation ${backend.optimisation}` : '';
-  const fallback = backend.fallbackReason ? ` (${backend.fallbackReason})` : '';
-  const single = backend.provider === 'wasm' && backend.threadsReason ? ` (${backend.threadsReason})` : '';
-  return `${name}${threads}${optimisation}${fallback}${single}`;
+  const reasons = [backend.fallbackReason, backend.provider === 'wasm' ? backend.threadsReason : null]
+    .filter(Boolean);
+  return `${name}${threads}${optimisation}${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`;
 }
 
 /** ` on <vendor architecture description>` for a WebGPU adapter ('' when unknown). */
