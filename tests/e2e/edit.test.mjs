@@ -38,14 +38,16 @@ print(json.dumps({"changed": int((x != y).sum()), "intent": int(h["intent_code"]
   return JSON.parse(done.stdout);
 }
 
-/** Run in the page with the app, its viewer's Niivue and js/ui/voxel-order.js. */
-function inPage(fn, arg) {
-  return page.evaluate(async ({ source, arg: value }) => {
+/** Run in the page with the app, its viewer's Niivue and js/ui/voxel-order.js. The call is
+ * an expression Playwright evaluates itself: the site's CSP runs no `new Function` in the page. */
+async function inPage(fn, arg) {
+  await page.evaluate(async () => {
+    window.meshsegVoxelOrder ??= await import(new URL('js/ui/voxel-order.js', document.baseURI).href);
+  });
+  return page.evaluate(`(async () => {
     const app = document.querySelector('meshseg-app').app;
-    const order = await import(new URL('js/ui/voxel-order.js', document.baseURI).href);
-    // eslint-disable-next-line no-new-func
-    return new Function('app', 'nv', 'order', 'arg', `return (${source})(app, nv, order, arg);`)(app, app.parts.viewer.nv, order, value);
-  }, { source: fn.toString(), arg });
+    return (${fn.toString()})(app, app.parts.viewer.nv, window.meshsegVoxelOrder, ${JSON.stringify(arg ?? null)});
+  })()`);
 }
 
 async function stroke(from, to) {
