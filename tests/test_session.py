@@ -89,15 +89,17 @@ def test_options_defaults_and_round_trip():
 
 
 def test_stage_timers_count_python_work_and_the_driver_times_the_model(sphere_bytes):
+    # The model sleeps 1 s; the fault caught is that second counted in another stage (a
+    # Python stage on this small sphere taking a whole second would be a fault too).
     def slow(model_id, tensor):
-        time.sleep(0.4)
+        time.sleep(1.0)
         return threshold(model_id, tensor)
 
     result = run(open_job(sphere_bytes, "s.nii.gz", {"m": card("m")}, "m"), slow)
-    assert result.timings["inference"] >= 0.4
-    assert result.work[0]["seconds"] >= 0.4
+    assert result.timings["inference"] >= 1.0
+    assert result.work[0]["seconds"] >= 1.0
     others = {k: v for k, v in result.timings.items() if k != "inference"}
-    assert max(others.values()) < 0.4, others
+    assert max(others.values()) < 1.0, others
 
 
 def test_an_awaitable_answer_and_cancel_between_steps(sphere_bytes):
