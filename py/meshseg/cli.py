@@ -19,6 +19,9 @@ from meshseg import __version__
 from meshseg.batch.cli import add_parser as add_batch_parser
 from meshseg.driver import run
 from meshseg.errors import MeshSegError, ModelError, OptionError
+from meshseg.export.cli import add_arguments as add_export_arguments
+from meshseg.export.cli import check_arguments as check_exports
+from meshseg.export.cli import write_requested as write_exports
 from meshseg.label_image import to_nifti_bytes
 from meshseg.models.index import read_index
 from meshseg.options import SegmentOptions
@@ -73,8 +76,10 @@ def segment(args) -> int:
                              clean_classes=args.clean_classes, exact_crop=args.exact_crop)
     progress = _StderrProgress(args.quiet)
     name = Path(args.input).name
+    check_exports(args)
     progress.note(f"load: Reading {name}")
-    job = ScanSession.open(Path(args.input).read_bytes(), name).job(cards, args.model, options)
+    session = ScanSession.open(_input_source(args.input), name)
+    job = session.job(cards, args.model, options)
     result = run(job, _announce_inference(runner, progress), progress)
     if args.threshold is not None:
         result = rethreshold(result, card, args.threshold)
@@ -85,7 +90,9 @@ def segment(args) -> int:
                       f"{args.probability_dtype})")
     if args.model_grid_output:
         Path(args.model_grid_output).write_bytes(to_nifti_bytes(result.model_image))
-    _write_stats(args.stats, result)
+    for path in write_exports(args, result, card or own[0], scan=_scan_on_grid(session, result),
+                              runtime=runner.info()):
+        progress.note(f"wrote {path}")
     progress.finish(result, args.output)
     for warning in result.warnings:
         _line(f"WARNING: {args.input}: {warning}")
@@ -245,11 +252,16 @@ def _models_option(models_dir) -> str:
     return "" if Path(models_dir) == default_models_dir() else f" --models {models_dir}"
 
 
-def _write_stats(path, result) -> None:
-    if not path:
-        return
-    text = result.stats_json if str(path).lower().endswith(".json") else result.stats_csv
-    Path(path).write_text(text, encoding="utf-8")
+def _input_source(path: str):
+    """What ScanSession.open reads: a file's bytes, or a DICOM folder's path."""
+    return path if Path(path).is_dir() else Path(path).read_bytes()
+
+
+def _scan_on_grid(session, result):
+    """The scan, when the labels are on its grid (native space); else None."""
+    image = session.scan.image
+    same = image.shape[:3] == result.image.shape[:3] and (image.affine == result.affine).all()
+    return image if same else None
 
 
 def _announce_inference(runner, progress):
@@ -302,7 +314,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="two-class models: labels = foreground probability >= T")
     seg.add_argument("--model-grid-output", metavar="OUT",
                      help="image-to-image models: also write the output on the model grid")
-    seg.add_argument("--stats", help="write per-label volumes (.csv, or .json)")
+    add_export_arguments(seg)
     seg.add_argument("--space", choices=("native", "conformed"), default=SegmentOptions.space)
     seg.add_argument("--resample", choices=("majority", "nearest"),
                      default=SegmentOptions.resample, help="native mapping method")

@@ -26,8 +26,8 @@ from meshseg.resample_labels import labels_to_native
 from meshseg.session import ScanSession
 from meshseg.stats import label_stats, stats_csv, stats_json
 
-CALLS = ("open", "viewer_image", "measure", "save", "reference", "compare", "close", "status",
-         "add_model", "remove_model")
+CALLS = ("open", "viewer_image", "measure", "save", "export", "reference", "compare", "close",
+         "status", "add_model", "remove_model")
 #: Largest volume handed to a viewer; larger scans are shown at a stride (same world space).
 VIEWER_MAX_VOXELS = 256**3
 
@@ -94,6 +94,19 @@ class Service:
         suffix = EDITED_SUFFIX if edited else "_labels.nii.gz"
         return {"maskName": f"{image_stem(session.name)}_{model}{suffix}",
                 "mask": to_nifti_bytes(image), **self.measure(scan, labels, model)}
+
+    def export(self, scan: str, labels, model: str, format: str, extension=None, options=None,
+               warnings=(), notices=(), runtime=None) -> dict:
+        """One output file of `labels` (report, stats, mesh, ...; :mod:`meshseg.export`):
+        ``{"name", "mime", "data"}``. `runtime` (provider, threads, commit) goes into the
+        provenance; `warnings` and `notices` are the run's, for the report."""
+        from meshseg.export.files import export_file
+
+        session, card = self._session(scan), self._card(model)
+        return export_file(session, _labels_on_grid(labels, session), card, str(format),
+                           extension=extension, options=_plain(options),
+                           warnings=list(warnings or ()), notices=list(notices or ()),
+                           runtime=_plain(runtime))
 
     def reference(self, scan: str, data, name: str) -> dict:
         """A reference label file (NIfTI/MGZ, any grid) on the scan's grid, nearest neighbour."""
@@ -221,6 +234,11 @@ def result_payload(result) -> dict:
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
         "work": result.work, "reused": result.reused, "scanInfo": result.scan_info,
     }
+
+
+def _plain(value) -> dict:
+    """A dict of a JS object (a JsProxy converted by the runtime) or None."""
+    return {} if value is None else dict(value)
 
 
 def _labels_on_grid(data, session: ScanSession) -> np.ndarray:

@@ -13,6 +13,8 @@ import { createComparePanel } from './ui/compare-panel.js';
 import { createCompareViewer } from './ui/compare-viewer.js';
 import { createBatchPanel } from './ui/batch-panel.js';
 import { createDownloads } from './ui/downloads.js';
+import { createExports } from './ui/exports.js';
+import { produce as produceExport } from './export/index.js';
 import { createFileDrop } from './ui/file-drop.js';
 import { createMaskEditor } from './ui/mask-editor.js';
 import { createModelPicker } from './ui/model-picker.js';
@@ -86,7 +88,7 @@ export function createApp(root, segmenter, settings) {
   const parts = createParts($);
   const { status, progress, picker, viewer, runButton, cancelButton } = parts;
   // current: the model id of the result shown (A); comparison: A, B and their comparison.
-  const state = { ready: false, running: false, opening: 0, file: null, scan: null, results: new Map(), abort: null, current: null, comparison: null };
+  const state = { ready: false, running: false, opening: 0, file: null, scan: null, results: new Map(), abort: null, current: null, comparison: null, card: null, version: null };
   $('file-input').accept = [...IMAGE_EXTENSIONS, '.gz'].join(',');
   const flow = createCompareFlow({ segmenter, state, parts, refresh: () => refresh(), fail: (error) => fail(error) });
   parts.compare = createComparePanel({
@@ -108,6 +110,26 @@ export function createApp(root, segmenter, settings) {
     },
     onError: (error) => fail(error),
   });
+  parts.exports = createExports({
+    buttons: ['download-report', 'download-stats', 'download-mesh', 'download-dicom-seg'].map($), message: $('export-message'),
+  }, { produce: (format) => produceExport(format, exportContext()), available: exportAvailable, onError: (error) => console.warn('meshseg: export failed', error) });
+
+  /** What a writer (js/export/) needs of the result shown. */
+  function exportContext() {
+    const result = state.results.get(state.current);
+    const backend = result?.backend ?? {};
+    return {
+      segmenter, scan: state.scan, result, card: state.card, viewer, source: state.file?.source ?? null,
+      runtime: { provider: backend.provider ?? '', threads: backend.threads ?? null, commit: state.version?.commit ?? '' },
+    };
+  }
+
+  /** Which downloads the result shown has: DICOM SEG only for a DICOM series input; none for an image model's output. */
+  function exportAvailable(format) {
+    if (state.results.get(state.current)?.kind === 'image') return false;
+    if (format === 'dicom-seg') return state.file?.source?.kind === 'dicom';
+    return true;
+  }
   parts.probability = createProbabilityPanel({ container: $('probability'), stats: parts.stats, viewer });
 
   function refresh() {
@@ -132,13 +154,13 @@ export function createApp(root, segmenter, settings) {
   }
 
   function clearResults() {
-    for (const part of [parts.stats, parts.downloads, parts.notices, parts.warnings, parts.summary, parts.probability]) part.clear();
+    for (const part of [parts.stats, parts.downloads, parts.exports, parts.notices, parts.warnings, parts.summary, parts.probability]) part.clear();
     viewer.clearLabels();
     state.results.clear();
     parts.editor.setTarget(null);
     parts.compare.clear();
     parts.compareViewer.reset();
-    Object.assign(state, { current: null, comparison: null });
+    Object.assign(state, { current: null, comparison: null, card: null });
   }
 
   function idleMessage() {
@@ -190,6 +212,8 @@ export function createApp(root, segmenter, settings) {
     showOutput(result, card);
     parts.probability.show(result, card);
     state.current = card.id;
+    state.card = card;
+    parts.exports.show();
     parts.editor.setTarget(result.kind === 'image' ? null : { labelsNifti: result.labelsNifti, classes: card.classes, title: card.title ?? card.id });
     parts.compare.setModels(segmenter.models, card.id);
   }
@@ -237,7 +261,10 @@ export function createApp(root, segmenter, settings) {
 
   async function start() {
     status.set('loading', 'Starting the in-browser runtime…');
-    const version = readJson(settings.versionUrl).then((v) => v.niivue, (error) => `unknown (${error.message})`);
+    const version = readJson(settings.versionUrl).then((v) => {
+      state.version = v;
+      return v.niivue;
+    }, (error) => `unknown (${error.message})`);
     try {
       await segmenter.ready((update) => status.set('loading', update.message));
     } catch (error) {

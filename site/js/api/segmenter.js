@@ -121,6 +121,23 @@ export class Segmenter {
     return this.#client.request(RequestType.SAVE, { scan: scan.id, model, labels: bufferOf(labels), edited });
   }
 
+  /**
+   * One output file of `labels` (uint8, the scan's grid, NIfTI order) written in Python by
+   * meshseg.export: format 'report', 'stats', 'csv', 'json', 'mesh' or 'dicom-seg'.
+   * @param {Scan} scan
+   * @param {ArrayBuffer|Uint8Array} labels
+   * @param {string} model
+   * @param {string} format
+   * @param {{extension?: string, options?: object, warnings?: string[], notices?: string[], runtime?: object}} [how]
+   * @returns {Promise<{name: string, mime: string, data: ArrayBuffer}>}
+   */
+  async export(scan, labels, model, format, { extension = null, options = null, warnings = [], notices = [], runtime = null } = {}) {
+    await this.#live(scan);
+    return this.#client.request(RequestType.EXPORT, {
+      scan: scan.id, model, labels: bufferOf(labels), format, extension, options, warnings, notices, runtime,
+    });
+  }
+
   /** A reference label file resampled (nearest neighbour, world space) onto the scan's grid. */
   async reference(scan, input, name) {
     await this.#live(scan);

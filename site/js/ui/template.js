@@ -108,6 +108,11 @@ export const APP_TEMPLATE = `
           <a class="button secondary" id="download-mask" data-testid="download-mask" href="#">Download label mask</a>
           <a class="button secondary" id="download-csv" data-testid="download-csv" href="#">Volumes (CSV)</a>
           <a class="button secondary" id="download-json" data-testid="download-json" href="#">Volumes (JSON)</a>
+          <button type="button" class="secondary" id="download-report" data-testid="download-report" data-format="report">Report (HTML)</button>
+          <button type="button" class="secondary" id="download-stats" data-testid="download-stats" data-format="stats">FreeSurfer stats</button>
+          <button type="button" class="secondary" id="download-mesh" data-testid="download-mesh" data-format="mesh">Mesh (STL)</button>
+          <button type="button" class="secondary" id="download-dicom-seg" data-testid="download-dicom-seg" data-format="dicom-seg" hidden>DICOM SEG</button>
+          <p class="export-message" id="export-message" data-testid="export-message" role="status" hidden></p>
         </div>
       </section>
 

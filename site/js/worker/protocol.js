@@ -8,7 +8,7 @@ import { PROTOCOL_VERSION } from '../constants.js';
 export { PROTOCOL_VERSION };
 
 export const RequestType = Object.freeze({
-  INIT: 'init', OPEN: 'open', SEGMENT: 'segment', MEASURE: 'measure', SAVE: 'save',
+  INIT: 'init', OPEN: 'open', SEGMENT: 'segment', MEASURE: 'measure', SAVE: 'save', EXPORT: 'export',
   REFERENCE: 'reference', COMPARE: 'compare', CLOSE: 'close', STATUS: 'status', CANCEL: 'cancel',
   DEBUG: 'debug',
   ADD_MODEL: 'addModel',
@@ -30,6 +30,8 @@ const FIELDS = {
   segment: { scan: [isText, 'a scan id'], model: [isText, 'a model id'], options: [isObjectOrNull, 'options or null'] },
   measure: { scan: [isText, 'a scan id'], model: [isText, 'a model id'], labels: [isBuffer, 'an ArrayBuffer of label voxels'] },
   save: { scan: [isText, 'a scan id'], model: [isText, 'a model id'], labels: [isBuffer, 'an ArrayBuffer of label voxels'] },
+  export: { scan: [isText, 'a scan id'], model: [isText, 'a model id'], labels: [isBuffer, 'an ArrayBuffer of label voxels'],
+    format: [isText, 'an output format (meshseg.export.registry.FORMATS)'], options: [isObjectOrNull, 'writer options or null'] },
   reference: { scan: [isText, 'a scan id'], name: [isText, 'the file name'], data: [isBuffer, 'an ArrayBuffer'] },
   compare: { scan: [isText, 'a scan id'], a: [isBuffer, 'an ArrayBuffer'], b: [isBuffer, 'an ArrayBuffer'], classesA: [isList, 'a list of classes'] },
   close: { scan: [isText, 'a scan id'] },

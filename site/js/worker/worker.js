@@ -91,6 +91,10 @@ const HANDLERS = {
   },
   measure: (state, { scan, labels, model }) => unwrap(state.service.call('measure', { scan, labels, model })),
   save: (state, { scan, labels, model, edited }) => unwrap(state.service.call('save', { scan, labels, model, edited: edited !== false })),
+  export: (state, { scan, labels, model, format, extension, options, warnings, notices, runtime }) => unwrap(state.service.call('export', {
+    scan, labels, model, format, extension: extension ?? null, options: options ?? null,
+    warnings: warnings ?? [], notices: notices ?? [], runtime: runtime ?? null,
+  })),
   reference: (state, { scan, data, name }) => unwrap(state.service.call('reference', { scan, data, name })),
   compare: (state, { scan, a, b, classesA, classesB }) => unwrap(state.service.call('compare', {
     scan, a, b, classes_a: classesA, classes_b: classesB ?? null,
