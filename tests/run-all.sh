@@ -14,6 +14,10 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 chromium --version
+if ! command -v dciodvfy >/dev/null 2>&1; then  # dicom3tools: the DICOM SEG validator
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dicom3tools >/dev/null
+fi
 
 step "python packages (virtual environment .venv)"
 # A virtual environment works with a Debian/Ubuntu system Python (PEP 668 refuses
