@@ -103,6 +103,11 @@ ITK_FILES = (
     (("@itk-wasm", "dicom", "dist", "pipelines", "read-image-dicom-file-series.wasm.zst"),
      "itk/pipelines/read-image-dicom-file-series.wasm.zst"),
 )
+# Exports in the page, loaded only when their download is pressed: niimath's WebAssembly
+# (meshes, as brain2print makes them; its ES module, worker and wasm) and dcmjs (DICOM SEG).
+NIIMATH_FILES = tuple(((("@niivue", "niimath", "dist", name)), f"niimath/{name}")
+                      for name in ("index.js", "worker.js", "niimath.js", "niimath.wasm"))
+DCMJS_FILES = ((("dcmjs", "build", "dcmjs.es.js"), "dcmjs/dcmjs.es.js"),)
 
 # Precompressed siblings (<file>.br, <file>.gz) of these types, served by
 # meshseg.serve when the client accepts them. Never of files that are compressed
@@ -380,16 +385,17 @@ def replace_bytes(path, data):
 
 def copy_vendor(dest):
     """zip.js and itk-wasm's DICOM reader for batches (loaded on use, never on a first visit)."""
-    report(f"batch + DICOM (loaded on use): zip.js, @itk-wasm/dicom -> {dest.name}/")
+    report(f"batch + DICOM (loaded on use): zip.js, @itk-wasm/dicom -> {dest.name}/; "
+           "exports: @niivue/niimath, dcmjs")
     copy_tree(NODE_MODULES.joinpath(*ZIP_LIB), dest / "zip" / "lib")
-    for source, target in ITK_FILES:
+    for source, target in ITK_FILES + NIIMATH_FILES + DCMJS_FILES:
         copy_file(NODE_MODULES.joinpath(*source), dest / target, quiet=True)
 
 
 def check_inputs(weights, example):
     """Fail early, with what to do, when an input folder or file is missing."""
     for package in ("pyodide", "onnxruntime-web", "@niivue/niivue", "@zip.js/zip.js",
-                    "@itk-wasm/dicom", "itk-wasm"):
+                    "@itk-wasm/dicom", "itk-wasm", "@niivue/niimath", "dcmjs"):
         if not (NODE_MODULES / package / "package.json").is_file():
             raise BuildError(f"node_modules/{package} is missing: run `npm ci` in {ROOT}.")
     if not Path(weights).is_dir():
