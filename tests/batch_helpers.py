@@ -49,8 +49,10 @@ def _base(sop_class, syntax, series_uid, description, number):
     meta.TransferSyntaxUID = syntax
     ds = FileDataset("x", {}, file_meta=meta, preamble=b"\0" * 128)
     ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), series_uid
-    ds.FrameOfReferenceUID = generate_uid()
+    # one study and frame of reference per series, as a scanner writes them
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=[series_uid, "study"])
+    ds.SeriesInstanceUID = series_uid
+    ds.FrameOfReferenceUID = generate_uid(entropy_srcs=[series_uid, "frame"])
     ds.Modality, ds.SeriesDescription, ds.SeriesNumber = "MR", description, number
     for key, value in PATIENT.items():
         setattr(ds, key, value)

@@ -93,9 +93,53 @@ def make_data(out) -> dict:
     return paths
 
 
+def exports_problems(files: dict, entry: dict, affine) -> list[str]:
+    """What is wrong with an entry's aseg.stats and report against its volume CSV: the
+    .stats rows must be the CSV's rows (SegId and StructName by meshseg.export.freesurfer_lut,
+    NVoxels = voxels, Volume_mm3 = voxels x the mask's voxel volume = ml x 1000), the report
+    an HTML page showing every row's voxels and mL. An empty list: both agree."""
+    import csv
+    import io
+
+    import numpy as np
+
+    from meshseg.export.freesurfer_lut import seg_ids
+    from meshseg.export.freesurfer_stats import read_stats
+
+    outputs = entry.get("outputs") or {}
+    missing = [key for key in ("aseg", "report") if outputs.get(key) not in files]
+    if missing:
+        return [f"{entry['name']}: no {', '.join(missing)} file in the archive"]
+    rows = list(csv.DictReader(io.StringIO(files[outputs["stats"]].decode())))
+    stats = read_stats(files[outputs["aseg"]].decode())["rows"]
+    voxel_mm3 = abs(float(np.linalg.det(np.asarray(affine)[:3, :3])))
+    problems = [] if len(stats) == len(rows) > 0 else [f"{len(stats)} .stats rows, {len(rows)} CSV"]
+    ids = seg_ids([(int(r["label"]), r["name"]) for r in rows])
+    for got, row, (seg_id, struct) in zip(stats, rows, ids, strict=False):
+        voxels, volume = int(row["voxels"]), got["Volume_mm3"]
+        if (got["SegId"], got["StructName"], got["NVoxels"]) != (seg_id, struct, voxels) \
+                or abs(volume - voxels * voxel_mm3) > 0.0005 + 1e-9 \
+                or abs(volume / 1000 - float(row["ml"])) > 0.0005 + 1e-9:
+            problems.append(f".stats row {got} is not CSV row {row} (voxel {voxel_mm3} mm^3)")
+    report = files[outputs["report"]].decode()
+    if not report.lstrip().lower().startswith("<!doctype html"):
+        problems.append("the report is not an HTML page")
+    problems += [f"the report lacks the CSV's {row['voxels']} voxels / {row['ml']} mL"
+                 for row in rows if not {f">{row['voxels']}<", f">{row['ml']}<"} <= _cells(report)]
+    return [f"{entry['name']}: {problem}" for problem in problems]
+
+
+def _cells(html: str) -> set:
+    """Every ``>text<`` of an HTML page (its table cells among them)."""
+    import re
+
+    return set(re.findall(r">[^<>]*<", html))
+
+
 def check_archive(archive, reference=None) -> dict:
     """What the e2e test asserts on a page's batch ZIP: the manifest, each mask's grid,
-    whether volumes.csv equals the per-scan stats files, patient fields found anywhere, and
+    whether volumes.csv equals the per-scan stats files, whether each scan's aseg.stats and
+    report agree with its CSV (:func:`exports_problems`), patient fields found anywhere, and
     (with `reference`, a scan name) each other mask's Dice with the reference's mask in world
     space (nearest voxel). Each mask's ``sha256`` is that of its voxel values."""
     import csv
@@ -111,18 +155,20 @@ def check_archive(archive, reference=None) -> dict:
     with zipfile.ZipFile(archive) as zipped:
         files = {name: zipped.read(name) for name in zipped.namelist()}
     manifest = json.loads(files["manifest.json"])
-    masks, expected_rows = {}, []
+    masks, expected_rows, export_problems = {}, [], []
     for entry in manifest["items"]:
         outputs = entry.get("outputs") or {}
         if entry["status"] == "failed":
             continue
         img = nib.Nifti1Image.from_bytes(gzip.decompress(files[outputs["mask"]]))
         masks[entry["name"]] = img
+        export_problems += exports_problems(files, entry, img.affine)
         for row in csv.DictReader(io.StringIO(files[outputs["stats"]].decode())):
             expected_rows.append({"scan": entry["name"], "model": entry["model"], **row})
     rows = list(csv.DictReader(io.StringIO(files["volumes.csv"].decode())))
     found = sorted({value for value in PATIENT.values() for name, data in files.items()
-                    if value.encode() in (gzip.decompress(data) if name.endswith(".gz") else data)
+                    if not name.endswith("_seg.dcm")  # a DICOM SEG carries it by design
+                    and value.encode() in (gzip.decompress(data) if name.endswith(".gz") else data)
                     or value in name})
     dice = {}
     if reference in masks:
@@ -148,6 +194,7 @@ def check_archive(archive, reference=None) -> dict:
                                  np.asarray(img.dataobj).tobytes()).hexdigest()}
                       for name, img in masks.items()},
             "volumesMatch": rows == expected_rows, "volumeRows": len(rows),
+            "exportProblems": export_problems,
             "patientFound": found, "dice": dice}
 
 

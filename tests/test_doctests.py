@@ -8,7 +8,13 @@ import pytest
 MODULES = ["meshseg.options", "meshseg.errors", "meshseg.constants", "meshseg.crop",
            "meshseg.compare", "meshseg.pipeline", "meshseg.service", "meshseg.session",
            "meshseg.driver", "meshseg.stats", "meshseg.tiling", "meshseg.bench_webgpu",
-           "meshseg.bench_ops", "meshseg.conform", "meshseg.security.csp"]
+           "meshseg.bench_ops", "meshseg.conform", "meshseg.security.csp",
+           "meshseg.export.bids.layout", "meshseg.export.bids.derivatives"]
+MODULES += ["meshseg.export.freesurfer_stats", "meshseg.export.freesurfer_lut", "meshseg.batch.item"]  # noqa: E501 - stats
+MODULES += [f"meshseg.export.report{m}" for m in ("", ".png", ".slices", ".view3d", ".html")]
+MODULES += [f"meshseg.export.mesh.{m}" for m in ("checks", "formats", "smooth")]  # mesh
+MODULES += ["meshseg.export.dicom_seg"]  # dicomseg
+MODULES += [f"meshseg.export.{m}" for m in ("provenance", "files", "registry")]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -76,9 +76,9 @@ def segment(args) -> int:
                              clean_classes=args.clean_classes, exact_crop=args.exact_crop)
     progress = _StderrProgress(args.quiet)
     name = Path(args.input).name
-    check_exports(args)
+    check_exports(args, card)
     progress.note(f"load: Reading {name}")
-    session = ScanSession.open(_input_source(args.input), name)
+    session = _open_session(args, name)
     job = session.job(cards, args.model, options)
     result = run(job, _announce_inference(runner, progress), progress)
     if args.threshold is not None:
@@ -91,7 +91,7 @@ def segment(args) -> int:
     if args.model_grid_output:
         Path(args.model_grid_output).write_bytes(to_nifti_bytes(result.model_image))
     for path in write_exports(args, result, card or own[0], scan=_scan_on_grid(session, result),
-                              runtime=runner.info()):
+                              runtime=lambda: runner.info()):
         progress.note(f"wrote {path}")
     progress.finish(result, args.output)
     for warning in result.warnings:
@@ -253,8 +253,29 @@ def _models_option(models_dir) -> str:
 
 
 def _input_source(path: str):
-    """What ScanSession.open reads: a file's bytes, or a DICOM folder's path."""
-    return path if Path(path).is_dir() else Path(path).read_bytes()
+    """The DICOM series `path` names (a folder of one series, or one file of a series:
+    :func:`meshseg.readers.dicom.series_at`), else the file's bytes (NIfTI, MGZ, NRRD)."""
+    from meshseg.readers.dicom import is_dicom_file, series_at
+
+    if Path(path).is_dir() or is_dicom_file(path):
+        return series_at(path)
+    return Path(path).read_bytes()
+
+
+def _open_session(args, name: str) -> ScanSession:
+    """The scan session of the input (a DICOM series is read as the batch reads one).
+    --dicom-seg without a DICOM series input is refused here, before any work."""
+    source = _input_source(args.input)
+    if isinstance(source, bytes):
+        if args.dicom_seg:
+            from meshseg.export.dicom_seg import source_series
+
+            source_series(Path(args.input))  # the ExportError saying why
+        return ScanSession.open(source, name)
+    from meshseg.readers.dicom import read_series
+
+    started = time.perf_counter()
+    return ScanSession(read_series(source.paths, source.name), time.perf_counter() - started)
 
 
 def _scan_on_grid(session, result):
@@ -299,7 +320,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     seg = sub.add_parser("segment", help="segment a scan")
-    seg.add_argument("input", help="NIfTI (.nii, .nii.gz) or MGH/MGZ scan")
+    seg.add_argument("input", help="NIfTI (.nii, .nii.gz), MGH/MGZ or NRRD scan, or a DICOM "
+                     "series: a folder holding one series, or one file of it (its series: "
+                     "the files beside it with its SeriesInstanceUID)")
     seg.add_argument("-m", "--model", help="model id (see `meshseg models`)")
     seg.add_argument("-o", "--output", required=True,
                      help="label image (or an image model's output) to write (.nii.gz)")

@@ -15,8 +15,10 @@ import { createBatchPanel } from './ui/batch-panel.js';
 import { createDownloads } from './ui/downloads.js';
 import { createExports } from './ui/exports.js';
 import { produce as produceExport } from './export/index.js';
+import { createDicomSegNotice } from './ui/dicom-seg-notice.js';
 import { createFileDrop } from './ui/file-drop.js';
 import { createMaskEditor } from './ui/mask-editor.js';
+import { createMeshToggle } from './ui/mesh-toggle.js';
 import { createModelPicker } from './ui/model-picker.js';
 import { createNotices } from './ui/notices.js';
 import { createOwnModel } from './ui/own-model.js';
@@ -113,6 +115,9 @@ export function createApp(root, segmenter, settings) {
   parts.exports = createExports({
     buttons: ['download-report', 'download-stats', 'download-mesh', 'download-dicom-seg'].map($), message: $('export-message'),
   }, { produce: (format) => produceExport(format, exportContext()), available: exportAvailable, onError: (error) => console.warn('meshseg: export failed', error) });
+  createDicomSegNotice($('download-dicom-seg')); // its first press says it carries patient data
+  parts.meshToggle = createMeshToggle({ button: $('show-mesh'), message: $('export-message') },
+    { viewer, produce: () => produceExport('mesh', exportContext()), available: () => exportAvailable('mesh') });
 
   /** What a writer (js/export/) needs of the result shown. */
   function exportContext() {
@@ -156,6 +161,7 @@ export function createApp(root, segmenter, settings) {
   function clearResults() {
     for (const part of [parts.stats, parts.downloads, parts.exports, parts.notices, parts.warnings, parts.summary, parts.probability]) part.clear();
     viewer.clearLabels();
+    parts.meshToggle.clear();
     state.results.clear();
     parts.editor.setTarget(null);
     parts.compare.clear();
@@ -185,7 +191,7 @@ export function createApp(root, segmenter, settings) {
       const scan = await segmenter.open(file.bytes, file.name, { viewer: true });
       if (mine !== state.opening) return;
       state.scan = scan;
-      parts.notices.show(scan.info.notices ?? []);
+      parts.notices.show([...(file.notices ?? []), ...(scan.info.notices ?? [])]);
       status.set('idle', idleMessage());
       viewer.showScan({ name: `${scan.name}.checked.nii`, bytes: scan.viewerImage });
       delete scan.viewerImage;
@@ -198,7 +204,7 @@ export function createApp(root, segmenter, settings) {
 
   const fileDrop = createFileDrop(
     { zone: $('drop-zone'), input: $('file-input'), example: $('example'), fileName: $('file-name') },
-    { exampleUrl: settings.exampleUrl, onFile: openScan, onError: fail },
+    { exampleUrl: settings.exampleUrl, onFile: openScan, onError: fail, vendorBase: () => new URL('vendor/', segmenter.assets.base) },
   );
 
   function showResult(result, card, seconds) {
@@ -214,6 +220,7 @@ export function createApp(root, segmenter, settings) {
     state.current = card.id;
     state.card = card;
     parts.exports.show();
+    parts.meshToggle.show();
     parts.editor.setTarget(result.kind === 'image' ? null : { labelsNifti: result.labelsNifti, classes: card.classes, title: card.title ?? card.id });
     parts.compare.setModels(segmenter.models, card.id);
   }

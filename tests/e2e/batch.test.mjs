@@ -1,8 +1,8 @@
 // Batch in the page: several files, a folder and ZIP archives in; one ZIP out whose manifest,
-// masks and volumes.csv match the CLI's formats. Runs on a copy of dist/ with one more
-// model, `sphere` (a real ONNX thresholding rule on a 96^3 grid: tests/batch_site.py), so
-// each scan takes seconds. DICOM series (classic and enhanced; uncompressed, JPEG-LS, RLE,
-// JPEG 2000) are written from an oblique NIfTI phantom with pydicom.
+// masks, volumes.csv and per-scan aseg.stats and report match the CLI's formats. Runs on a
+// copy of dist/ with one more model, `sphere` (a real ONNX thresholding rule on a 96^3 grid:
+// tests/batch_site.py), so each scan takes seconds. DICOM series (classic and enhanced;
+// uncompressed, JPEG-LS, RLE, JPEG 2000) are written from an oblique NIfTI phantom with pydicom.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -67,7 +67,7 @@ async function runBatch(page, prefix) {
 const itemStates = (page) => page.getByTestId('batch-queue').locator('li').evaluateAll(
   (items) => items.map((li) => ({ name: li.dataset.name, state: li.dataset.state })));
 
-test('3 scans + 1 bad file + a ZIP of a DICOM series give one ZIP: manifest with 1 named failure, masks on the inputs\' grids, volumes.csv = per-scan stats; no request leaves the origin', { timeout: timeouts.test }, async () => {
+test('3 scans + 1 bad file + a ZIP of a DICOM series give one ZIP: manifest with 1 named failure, masks on the inputs\' grids, volumes.csv = per-scan stats, each scan\'s aseg.stats = its CSV and its report; no request leaves the origin', { timeout: timeouts.test }, async () => {
   const { page, urls } = await openPage();
   await page.getByTestId('batch-input').setInputFiles([...data.nifti, data.bad, data.zip]);
   const { state, archive } = await runBatch(page, 'batch-mixed');
@@ -91,7 +91,8 @@ test('3 scans + 1 bad file + a ZIP of a DICOM series give one ZIP: manifest with
     const name = `scan${index + 1}`;
     const entry = manifest.items.find((e) => e.name === name);
     assert.ok(['done', 'warning'].includes(entry.status), `${name}: ${entry.error}`);
-    assert.deepEqual(entry.outputs, { mask: `${name}_${MODEL}_labels.nii.gz`, stats: `${name}_${MODEL}_stats.csv` });
+    assert.deepEqual(entry.outputs, { mask: `${name}_${MODEL}_labels.nii.gz`, stats: `${name}_${MODEL}_stats.csv`,
+      aseg: `${name}_${MODEL}_aseg.stats`, report: `${name}_${MODEL}_report.html` });
     const input = niftiGeometry(file);
     assert.deepEqual(checked.masks[name].shape, input.shape);
     const worst = Math.max(...checked.masks[name].affine.flat().map((v, i) => Math.abs(v - input.affine.flat()[i])));
@@ -101,6 +102,13 @@ test('3 scans + 1 bad file + a ZIP of a DICOM series give one ZIP: manifest with
   assert.deepEqual(checked.masks.T1_classic_3.shape, [70, 60, 24]);
   assert.equal(checked.volumesMatch, true);
   assert.ok(checked.volumeRows >= 4);
+  // every scan's aseg.stats rows = its CSV rows, its report shows them (batch_site.exports_problems)
+  const done = manifest.items.filter((e) => e.status !== 'failed');
+  assert.equal(done.length, 4);
+  for (const entry of done) {
+    for (const key of ['aseg', 'report']) assert.ok(checked.names.includes(entry.outputs[key]), `${entry.name}: ${key} in the ZIP`);
+  }
+  assert.deepEqual(checked.exportProblems, []);
   assert.deepEqual(checked.patientFound, []);
   const states = await itemStates(page);
   assert.deepEqual(states.map((s) => (s.state === 'warning' ? 'done' : s.state)).sort(), ['done', 'done', 'done', 'done', 'failed']);

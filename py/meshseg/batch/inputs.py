@@ -95,6 +95,30 @@ def expand(inputs, workdir) -> list[Item]:
     return _items(files) + errors
 
 
+def bids_items(dataset) -> tuple[list[Item], dict]:
+    """The items of a BIDS dataset's T1w images, and item name -> its image.
+
+    Parameters
+    ----------
+    dataset : meshseg.export.bids.layout.Dataset
+
+    Each item is named after its image's file (``sub-01_ses-1_T1w``: unique in a BIDS
+    dataset) and shown as ``<dataset folder>/<path in the dataset>``; an image whose name
+    breaks the BIDS rules is an error item with its message.
+    """
+    items, images, used = [], {}, set()
+    for image in dataset.images:
+        name = _unique(image.stem, used)
+        shown = f"{dataset.name}/{image.relpath}"
+        if image.error:
+            items.append(_error_item(name, shown, image.error, sha=_sha256_file(image.path)))
+        else:
+            items.append(Item(name, "file", (str(image.path),), _sha256_file(image.path),
+                              input=shown))
+        images[name] = image
+    return items, images
+
+
 def _items(files: list[tuple[str, str]]) -> list[Item]:
     companions = {os.path.abspath(c) for path, _ in files for c in companion_files(path)}
     singles, dicoms = [], []

@@ -1,8 +1,9 @@
 """Process one batch item: the only place the batch touches the pipeline.
 
 :func:`segment_item` runs on the CLI process (serial) or on a Dask worker. It writes
-the item's label image and stats into the output folder itself and returns a small
-summary (never label arrays). Models are loaded once per process, under a lock.
+the item's label image, volume table and the files of :data:`ITEM_EXPORTS` (FreeSurfer
+aseg.stats, HTML report) into the output folder itself and returns a small summary
+(never label arrays). Models are loaded once per process, under a lock.
 """
 
 from __future__ import annotations
@@ -12,15 +13,39 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 from meshseg.errors import MeshSegError
+from meshseg.export.files import SUFFIXES
+from meshseg.export.outcome import from_result
 
 _LOCK = threading.Lock()
 _RUNNERS: dict = {}
 
 
-def output_names(name: str, model_id: str) -> dict:
-    """The item's output file names: label image and stats."""
-    return {"mask": f"{name}_{model_id}_labels.nii.gz", "stats": f"{name}_{model_id}_stats.csv"}
+#: The files each item writes beyond its label image and volume table, through
+#: :func:`meshseg.export.registry.write`: (key in the manifest's ``outputs``, format, the
+#: item kinds that get it). The page's list is site/js/batch/item-exports.js.
+ITEM_EXPORTS = (
+    ("aseg", "stats", ("file", "dicom")),
+    ("report", "report", ("file", "dicom")),
+    ("dicom_seg", "dicom-seg", ("dicom",)),
+)
+
+
+def output_names(name: str, model_id: str, kind: str = "file") -> dict:
+    """The item's output file names: label image, volume table and its exports.
+
+    Examples
+    --------
+    >>> output_names("sub-01", "mindgrab")["aseg"]
+    'sub-01_mindgrab_aseg.stats'
+    """
+    names = {"mask": f"{name}_{model_id}_labels.nii.gz", "stats": f"{name}_{model_id}_stats.csv"}
+    for key, format_name, kinds in ITEM_EXPORTS:
+        if kind in kinds:
+            names[key] = f"{name}_{model_id}{SUFFIXES[format_name]}"
+    return names
 
 
 def segment_item(item, model_id: str, models_dir, out_dir, threads: int | None = None,
@@ -48,20 +73,29 @@ def segment_item(item, model_id: str, models_dir, out_dir, threads: int | None =
         ``rss_mb`` (process resident memory after the item), ``pid``.
     """
     start = time.perf_counter()
+    options = dict(options or {})
+    probability = options.pop("probability", None)  # batch --bids --probseg: its dtype
     summary = {"name": item.name, "input": item.input, "input_sha256": item.sha256,
                "model": model_id, "files": item.files, "status": "failed", "notices": [],
                "error": "", "timings": {}, "outputs": {}, "stats": []}
     try:
         if item.kind == "error":
             raise _ItemError(item.error)
-        result, notices = _run(item, model_id, models_dir, threads, options)
-        names = output_names(item.name, model_id)
-        _write_atomic(Path(out_dir) / names["mask"], result.mask_bytes)
-        _write_atomic(Path(out_dir) / names["stats"], result.stats_csv.encode())
+        result, notices, outcome = _run(item, model_id, models_dir, threads, options)
+        names = output_names(item.name, model_id, item.kind)
+        files = {names["mask"]: result.mask_bytes, names["stats"]: result.stats_csv.encode()}
+        files.update(_exports(outcome, names, item.kind))
+        if probability and result.probability is not None:  # read by meshseg.export.bids
+            from meshseg.export.bids.derivatives import batch_probability_name
+
+            files[batch_probability_name(item.name, model_id)] = \
+                result.probability_bytes(probability)
+        for file_name, data in files.items():
+            _write_atomic(Path(out_dir) / file_name, data)
         summary.update(status="warning" if notices else "done", notices=notices,
                        timings=dict(result.timings), outputs=names, stats=result.stats,
                        scan=result.scan_info)
-        del result
+        del result, outcome, files
     except (MeshSegError, _ItemError) as err:
         summary["error"] = str(err)
     except Exception as err:  # noqa: BLE001 - one item's failure never stops the batch
@@ -76,8 +110,20 @@ class _ItemError(Exception):
     pass
 
 
+def _exports(outcome, names: dict, kind: str) -> dict:
+    """File name -> bytes of each of the item's :data:`ITEM_EXPORTS`."""
+    from meshseg.export.registry import write
+
+    files = {}
+    for key, format_name, kinds in ITEM_EXPORTS:
+        if kind in kinds:
+            options = {"seg_file": names["mask"]} if format_name == "stats" else {}
+            files[names[key]] = write(format_name, outcome, names[key], **options)
+    return files
+
+
 def _run(item, model_id, models_dir, threads, options):
-    """One run on a scan session of the item's data; returns (Result, notices)."""
+    """One run on a scan session of the item's data: (Result, notices, its Outcome)."""
     from meshseg.driver import run
     from meshseg.session import ScanSession
 
@@ -95,9 +141,23 @@ def _run(item, model_id, models_dir, threads, options):
     else:
         data = item.paths[0]
     name = item.name if item.kind == "dicom" else os.path.basename(item.paths[0])
-    result = run(ScanSession.open(data, name).job(cards, model_id, options), runner)
+    session = ScanSession.open(data, name)
+    result = run(session.job(cards, model_id, options), runner)
     notices += [n for n in result.notices if n not in notices]
-    return result, notices
+    outcome = from_result(result, cards[model_id], scan=_scan_on_grid(session.scan.image, result),
+                          runtime=runner.info(), source=_source(item))
+    return result, notices, outcome
+
+
+def _source(item):
+    """What the writers read of the input: a DICOM series' files, else the file's path."""
+    return [Path(p) for p in item.paths] if item.kind == "dicom" else Path(item.paths[0])
+
+
+def _scan_on_grid(scan, result):
+    """The scan image when the labels are on its grid (native space), else None."""
+    same = scan.shape[:3] == result.image.shape[:3] and np.allclose(scan.affine, result.affine)
+    return scan if same else None
 
 
 def runner_for(models_dir, threads: int | None):

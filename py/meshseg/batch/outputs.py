@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 from meshseg import __version__
+from meshseg.batch.item import output_names
 
 MANIFEST = "manifest.json"
 VOLUMES = "volumes.csv"
@@ -31,14 +32,18 @@ def read_manifest(out_dir) -> dict:
 
 def finished_entry(manifest: dict, item, model_id: str, out_dir) -> dict | None:
     """The manifest entry that lets `item` be skipped: same name, model and input sha256,
-    done (or warning), with its output files present."""
+    done (or warning), listing every output this version writes
+    (:func:`meshseg.batch.item.output_names`: an entry of an older version without the
+    aseg.stats or report is run again), each present."""
     for entry in manifest.get("items", []):
         if (entry.get("name"), entry.get("model")) != (item.name, model_id):
             continue
         if entry.get("input_sha256") != item.sha256 or entry.get("status") == "failed":
             return None
         outputs = entry.get("outputs") or {}
-        if outputs and all((Path(out_dir) / f).is_file() for f in outputs.values()):
+        if outputs != output_names(item.name, model_id, item.kind):
+            return None
+        if all((Path(out_dir) / f).is_file() for f in outputs.values()):
             return entry
         return None
     return None

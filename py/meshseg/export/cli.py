@@ -38,39 +38,46 @@ def add_arguments(parser) -> None:
                              "series (it carries the series' patient module)")
 
 
-def check_arguments(args) -> None:
-    """Refuse a wrong extension before any work is done (ExportError naming the file)."""
+def check_arguments(args, card=None) -> None:
+    """Refuse a wrong extension, or a --mesh-label that `card` has not, before any work is
+    done (ExportError naming the file or the label)."""
     for path in args.stats or ():
         format_for(path, STATS_FORMATS)
     for option, fmt in (("report", "report"), ("mesh", "mesh"), ("dicom_seg", "dicom-seg")):
         path = getattr(args, option)
         if path:
             format_for(path, (fmt,))
+    if args.mesh and args.mesh_label is not None and card is not None:
+        from meshseg.export.mesh import label_index
+
+        label_index(args.mesh_label, {int(c["index"]): str(c["name"]) for c in card.classes})
 
 
 def write_requested(args, result, card, *, scan=None, runtime=None) -> list[str]:
-    """Write every output `args` asks for beyond the label image; the paths written."""
+    """Write every output `args` asks for beyond the label image; the paths written.
+    `runtime`: the provenance's runtime facts, or a function giving them (asked only when
+    a file is written)."""
     wanted = [(path, format_for(path, STATS_FORMATS).name) for path in args.stats or ()]
     for option, fmt in (("report", "report"), ("mesh", "mesh"), ("dicom_seg", "dicom-seg")):
         if getattr(args, option):
             wanted.append((getattr(args, option), fmt))
-    if not wanted:
-        return []
-    outcome = from_result(result, card, scan=scan, runtime=runtime, source=Path(args.input))
+    outcome = None
     written = []
     for path, fmt in wanted:
-        Path(path).write_bytes(_bytes(fmt, outcome, result, path, args))
+        if fmt in ("csv", "json"):  # the run's own tables (the JSON's meta: space, threshold)
+            data = (result.stats_csv if fmt == "csv" else result.stats_json).encode("utf-8")
+        else:
+            if outcome is None:
+                facts = runtime() if callable(runtime) else runtime
+                outcome = from_result(result, card, scan=scan, runtime=facts,
+                                      source=Path(args.input))
+            data = write(fmt, outcome, Path(path).name, **_options(fmt, args))
+        Path(path).write_bytes(data)
         written.append(str(path))
     return written
 
 
-def _bytes(fmt: str, outcome, result, path, args) -> bytes:
-    if fmt == "csv":  # the run's own tables (the JSON's meta says space and threshold)
-        return result.stats_csv.encode("utf-8")
-    if fmt == "json":
-        return result.stats_json.encode("utf-8")
-    options = {}
-    if fmt == "mesh":
-        options = {"label": args.mesh_label, "smooth": args.mesh_smooth,
-                   "decimate": args.mesh_decimate}
-    return write(fmt, outcome, Path(path).name, **options)
+def _options(fmt: str, args) -> dict:
+    if fmt != "mesh":
+        return {}
+    return {"label": args.mesh_label, "smooth": args.mesh_smooth, "decimate": args.mesh_decimate}

@@ -34,6 +34,9 @@ class Outcome:
     source : object
         Format-specific input facts (a DICOM series' path or datasets for DICOM SEG),
         None for a NIfTI/MGZ input.
+    uncertainty : dict or None
+        The run's ``{"lowConfidenceShare", "below"}`` when the model gives a confidence
+        map (:attr:`meshseg.events.Result.uncertainty`), for the report.
     """
 
     labels: np.ndarray = field(repr=False)
@@ -46,6 +49,7 @@ class Outcome:
     notices: list = field(default_factory=list)
     provenance: dict = field(default_factory=dict)
     source: object = field(default=None, repr=False)
+    uncertainty: dict | None = None
 
     @property
     def affine(self) -> np.ndarray:
@@ -66,4 +70,4 @@ def from_result(result, card: ModelCard, scan=None, runtime: dict | None = None,
                    name=str(result.scan_info.get("name", "")), warnings=list(result.warnings),
                    notices=list(result.notices),
                    provenance=provenance(card, result.scan_info, runtime),
-                   source=source)
+                   source=source, uncertainty=getattr(result, "uncertainty", None))

@@ -31,9 +31,9 @@ def provenance(card, scan_info: dict | None = None, runtime: dict | None = None,
 
     Examples
     --------
-    >>> from meshseg.models.card import ModelCard
     >>> import datetime
-    >>> card = ModelCard(id="m", title="M", licence="MIT", onnx={"sha256": "ab"})
+    >>> from types import SimpleNamespace
+    >>> card = SimpleNamespace(id="m", title="M", licence="MIT", onnx={"sha256": "ab" * 32})
     >>> p = provenance(card, {"name": "t1.nii.gz", "shape": [2, 3, 4],
     ...                       "voxel_size_mm": [1, 1, 2]},
     ...                {"provider": "wasm", "threads": 2, "commit": "abc"},

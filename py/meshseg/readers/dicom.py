@@ -93,6 +93,64 @@ def group_series(paths) -> tuple[list[Series], list[tuple[str, str]]]:
     return list(groups.values()), failures
 
 
+def is_dicom_file(path) -> bool:
+    """True for a readable file starting like a DICOM Part 10 file."""
+    try:
+        with open(path, "rb") as handle:
+            return is_dicom(handle.read(132))
+    except OSError:
+        return False
+
+
+def series_at(path) -> Series:
+    """The one DICOM series that `path` names (for ``meshseg segment`` and the DICOM SEG).
+
+    - a folder: the DICOM files in it and its sub-folders (hidden files and DICOMDIR
+      skipped) must form exactly one series; several are a named error listing them;
+    - a DICOM file: its series, i.e. the DICOM files beside it (the same folder, not
+      sub-folders) with its SeriesInstanceUID; the others there are ignored.
+
+    Files keep their sorted path order (slices are ordered by position when read).
+
+    Raises
+    ------
+    InputImageError
+        A folder without DICOM images, a folder of several series, a file that is not
+        a DICOM image.
+    """
+    path = os.fspath(path)
+    name = os.path.basename(os.path.normpath(path)) or path
+    if os.path.isdir(path):
+        found = []
+        for root, dirs, names in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            found += [os.path.join(root, n) for n in sorted(names)
+                      if not n.startswith(".") and n != "DICOMDIR"]
+        series, _ = group_series([p for p in found if is_dicom_file(p)])
+        if not series:
+            raise InputImageError(name, "is a folder without DICOM images.",
+                                  "Give a folder holding one DICOM series, one of its files, "
+                                  "or a NIfTI/MGZ file.")
+        if len(series) > 1:
+            listed = ", ".join(f"{one.name} ({len(one.paths)} files)" for one in series)
+            raise InputImageError(name, f"holds {len(series)} DICOM series: {listed}.",
+                                  "Give the folder of one series, or one file of it (its "
+                                  "series is read from the files beside it), or use "
+                                  "`meshseg batch` for all of them.")
+        return series[0]
+    alone, _ = group_series([path]) if is_dicom_file(path) else ([], [])
+    if not alone:
+        raise InputImageError(name, "is not a DICOM image file.",
+                              "Give a DICOM image file or a folder of one series.")
+    mine = alone[0]
+    folder = os.path.dirname(path) or "."
+    beside = sorted(os.path.join(folder, n) for n in os.listdir(folder)
+                    if not n.startswith(".") and n != "DICOMDIR")
+    series, _ = group_series([p for p in beside if is_dicom_file(p)])
+    same = next((one for one in series if one.uid == mine.uid), None)
+    return same if same is not None and not mine.uid.startswith("no-uid:") else mine
+
+
 @dataclass
 class _Frame:
     position: np.ndarray          # ImagePositionPatient (LPS, mm)

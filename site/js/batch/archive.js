@@ -1,6 +1,7 @@
-// The batch archive: per scan `<name>_<model>_labels.nii.gz` and `<name>_<model>_stats.csv`,
-// `volumes.csv` and `manifest.json`, in the formats of py/meshseg/batch/outputs.py (the
-// CLI's), written entry by entry with zip.js as the batch runs.
+// The batch archive: per scan `<name>_<model>_labels.nii.gz`, `<name>_<model>_stats.csv` and
+// the files of item-exports.js (`_aseg.stats`, `_report.html`), then `volumes.csv` and
+// `manifest.json`, in the formats of py/meshseg/batch/outputs.py (the CLI's), written
+// entry by entry with zip.js as the batch runs.
 
 import { loadZip } from './inputs.js';
 

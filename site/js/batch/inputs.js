@@ -3,8 +3,10 @@
 // are grouped into series by SeriesInstanceUID (one item per series, named after its
 // description and number); every other file is one item named after the file. Sources
 // are kept as Blobs (ZIP entries are extracted one at a time into Blobs), so the batch
-// holds no more than one scan's bytes at a time.
+// holds no more than one scan's bytes at a time. A BIDS dataset (dataset_description.json
+// at the root of what was given) gives the items of its T1w images only (bids.js).
 
+import { bidsItems, findDataset } from './bids.js';
 import { pairDetachedNrrd } from './nrrd-pair.js';
 import { DicomHeaderError, isDicom, readDicomHeader } from './dicom-header.js';
 import { seriesName, skipped, stem, unique } from './naming.js';
@@ -86,9 +88,14 @@ export async function sha256Many(hexes) {
  * @param {Source[]} sources
  * @param {{vendorBase: string|URL, onProgress?: (message: string) => void}} how
  * @returns {Promise<object[]>} items: {name, kind: 'file'|'dicom'|'error', input, files,
- *   sha256 (null until read), source | series, error}
+ *   sha256 (null until read), source | series, error}; the items of a BIDS dataset's T1w
+ *   images also have `bids` {dataset, relpath, entities} (see bids.js)
+ * @throws {import('./bids.js').BidsError} a BIDS dataset given with other inputs, or one
+ *   without T1w images
  */
 export async function expandSources(sources, { vendorBase, onProgress } = {}) {
+  const dataset = await findDataset(sources.filter((source) => !skipped(source.path)));
+  if (dataset) return bidsItems(dataset);
   const files = [];
   const archiveErrors = [];
   for (const source of sources) {

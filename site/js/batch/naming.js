@@ -2,6 +2,8 @@
 // page's archive and the CLI's output folder use the same names (tests/js/batch.test.mjs
 // checks both give the same output for the same inputs).
 
+import { exportsFor } from './item-exports.js';
+
 const EXTENSIONS = ['.nii.gz', '.nii', '.mgz', '.mgh', '.nrrd', '.nhdr', '.dcm', '.gz', '.zip'];
 export const SKIP_NAMES = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini', 'DICOMDIR']);
 export const SKIP_DIRS = new Set(['__MACOSX', '.git']);
@@ -42,7 +44,12 @@ export function skipped(path) {
   return parts.some((dir) => SKIP_DIRS.has(dir) || dir.startsWith('.'));
 }
 
-/** The item's output file names (batch/item.output_names). */
-export function outputNames(name, modelId) {
-  return { mask: `${name}_${modelId}_labels.nii.gz`, stats: `${name}_${modelId}_stats.csv` };
+/**
+ * The item's output file names (batch/item.output_names): label mask, volume table and the
+ * files of item-exports.js that an item of `kind` gets.
+ */
+export function outputNames(name, modelId, kind = 'file') {
+  const names = { mask: `${name}_${modelId}_labels.nii.gz`, stats: `${name}_${modelId}_stats.csv` };
+  for (const entry of exportsFor({ kind })) names[entry.key] = `${name}_${modelId}${entry.suffix}`;
+  return names;
 }

@@ -1,13 +1,16 @@
 // Run batch items one at a time through a Segmenter: read (and for DICOM convert) an item,
-// open it as a scan session, segment, write its outputs into the archive, and close the
-// scan before the next item, so a batch holds one scan at a time. One item's failure is a
-// named error for that item; the batch goes on. Cancel stops after the current step;
-// finished items stay in the archive.
+// open it as a scan session, segment, write its outputs (mask, volume table and the files
+// of item-exports.js: aseg.stats, report) into the archive, and close the scan before the
+// next item, so a batch holds one scan at a time. One item's failure is a named error for
+// that item (and none of its files is in the archive); the batch goes on. Cancel stops
+// after the current step; finished items stay in the archive.
 
 import { STAGES } from '../constants.js';
 import { createArchive, entryOf, manifestText, volumesCsv, MANIFEST, VOLUMES } from './archive.js';
+import { archiveFor } from './bids.js';
 import { seriesToNifti } from './dicom.js';
 import { sha256Hex } from './inputs.js';
+import { itemExportFiles } from './item-exports.js';
 import { outputNames } from './naming.js';
 
 const STAGE_INDEX = new Map(STAGES.map(([id], index) => [id, index]));
@@ -42,7 +45,7 @@ function errorMessage(error) {
  * @returns {Promise<{blob: Blob, manifest: object, entries: object[], seconds: number, cancelled: boolean}>}
  */
 export async function runBatch({ segmenter, card, items, vendorBase, version, signal, onUpdate = () => {} }) {
-  const archive = await createArchive(vendorBase);
+  const archive = archiveFor(await createArchive(vendorBase), { items, card, version }); // BIDS: a derivative
   const start = performance.now();
   const entries = [];
   const volumes = [];
@@ -117,9 +120,13 @@ async function runItem({ segmenter, card, item, vendorBase, signal, archive, onP
     if (signal?.aborted) return { cancelled: true };
     const result = await segmenter.segment(scan, card.id, { signal,
       onProgress: (update) => onProgress(itemFraction(update.stage, update.fraction), `${item.name}: ${update.message}`) });
-    const names = outputNames(item.name, card.id);
-    await archive.add(names.mask, result.mask);
-    await archive.add(names.stats, result.statsCsv);
+    const names = outputNames(item.name, card.id, item.kind);
+    const backend = result.backend ?? {};
+    const exported = await itemExportFiles({ segmenter, scan, result, card, item, names,
+      runtime: { provider: backend.provider ?? '', threads: backend.threads ?? null, commit: '' } });
+    for (const [file, data] of [[names.mask, result.mask], [names.stats, result.statsCsv], ...exported]) {
+      await archive.add(file, data);
+    }
     for (const notice of [...(scan.info?.notices ?? []), ...(result.notices ?? [])]) {
       if (!summary.notices.includes(notice)) summary.notices.push(notice);
     }

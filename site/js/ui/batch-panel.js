@@ -6,7 +6,8 @@
 const MARKUP = `
 <h2 id="batch-heading">Batch</h2>
 <p class="batch-hint">Several scans at once: files, a folder or ZIP archives (NIfTI, MGZ, DICOM series).
-  Every result goes into one ZIP with <code>volumes.csv</code> and <code>manifest.json</code>. Nothing is uploaded.</p>
+  Every result goes into one ZIP with <code>volumes.csv</code> and <code>manifest.json</code>; a BIDS dataset folder
+  gives its T1w images' BIDS derivative dataset. Nothing is uploaded.</p>
 <div class="drop-zone batch-drop" id="batch-drop" data-testid="batch-drop" tabindex="0" role="button"
      aria-label="Choose scans for a batch, or drop files, folders or ZIP archives here">
   <p class="drop-title">Drop files, folders or ZIP archives here</p>
@@ -105,7 +106,8 @@ export function createBatchPanel(section, { segmenter, selectedCard, ready, mode
       const items = await expandSources(state.sources, { vendorBase, onProgress: (m) => { els.message.textContent = m; } });
       state.items = items;
       showQueue();
-      els.message.textContent = `${items.length} item${items.length === 1 ? '' : 's'} in the queue.`;
+      const bids = items.find((item) => item.bids)?.bids.dataset;
+      els.message.textContent = `${items.length} item${items.length === 1 ? '' : 's'} in the queue${bids ? ` (the T1w images of the BIDS dataset ${bids.name}; the ZIP will be its BIDS derivative)` : ''}.`;
       setState('ready');
     } catch (error) {
       els.message.textContent = `The inputs could not be read: ${error.message}`;

@@ -14,7 +14,7 @@ export const APP_TEMPLATE = `
       <div class="drop-zone" id="drop-zone" tabindex="0" role="button"
            aria-describedby="drop-hint" aria-label="Choose a scan file, or drop one here">
         <p class="drop-title">Drop a scan here or press to choose a file</p>
-        <p class="drop-hint" id="drop-hint">NIfTI (.nii, .nii.gz) or FreeSurfer (.mgz, .mgh), one 3D T1-weighted volume.</p>
+        <p class="drop-hint" id="drop-hint">NIfTI (.nii, .nii.gz) or FreeSurfer (.mgz, .mgh), or the files (or folder) of one DICOM series: one 3D T1-weighted volume.</p>
         <p class="drop-file" id="file-name" aria-live="polite"></p>
       </div>
       <label class="visually-hidden" for="file-input">Scan file</label>
@@ -108,10 +108,11 @@ export const APP_TEMPLATE = `
           <a class="button secondary" id="download-mask" data-testid="download-mask" href="#">Download label mask</a>
           <a class="button secondary" id="download-csv" data-testid="download-csv" href="#">Volumes (CSV)</a>
           <a class="button secondary" id="download-json" data-testid="download-json" href="#">Volumes (JSON)</a>
-          <button type="button" class="secondary" id="download-report" data-testid="download-report" data-format="report">Report (HTML)</button>
-          <button type="button" class="secondary" id="download-stats" data-testid="download-stats" data-format="stats">FreeSurfer stats</button>
-          <button type="button" class="secondary" id="download-mesh" data-testid="download-mesh" data-format="mesh">Mesh (STL)</button>
-          <button type="button" class="secondary" id="download-dicom-seg" data-testid="download-dicom-seg" data-format="dicom-seg" hidden>DICOM SEG</button>
+          <button type="button" class="button secondary" id="download-report" data-testid="download-report" data-format="report">Report (HTML)</button>
+          <button type="button" class="button secondary" id="download-stats" data-testid="download-stats" data-format="stats">FreeSurfer stats</button>
+          <button type="button" class="button secondary" id="download-mesh" data-testid="download-mesh" data-format="mesh">Mesh (STL)</button>
+          <button type="button" class="button secondary" id="show-mesh" data-testid="show-mesh" aria-pressed="false">Show mesh in 3D</button>
+          <button type="button" class="button secondary" id="download-dicom-seg" data-testid="download-dicom-seg" data-format="dicom-seg" hidden>DICOM SEG</button>
           <p class="export-message" id="export-message" data-testid="export-message" role="status" hidden></p>
         </div>
       </section>

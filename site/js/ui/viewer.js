@@ -216,5 +216,53 @@ export function createViewer({ canvas, message, opacity, opacityValue, cursorLab
     cursorLabel.textContent = '';
   }
 
-  return { nv, ready, showScan, showLabels, showImage, showOverlays, clearLabels, clear };
+  /**
+   * A PNG of the 3D render alone (for the report): the render view is drawn over the whole
+   * canvas, without the crosshair, copied, and the layout restored in the same task, so the
+   * page never shows it. Null when there is nothing to draw.
+   * @returns {Promise<Uint8Array|null>}
+   */
+  async function snapshot3d() {
+    if (!(await ready) || nv.volumes.length === 0) {
+      return null;
+    }
+    const { sliceType, show3Dcrosshair } = nv.opts;
+    let picture;
+    try {
+      nv.opts.show3Dcrosshair = false;
+      nv.setSliceType(nv.sliceTypeRender); // draws at once
+      picture = new Promise((resolve) => { canvas.toBlob(resolve, 'image/png'); }); // copied now
+    } finally {
+      nv.opts.show3Dcrosshair = show3Dcrosshair;
+      nv.setSliceType(sliceType);
+    }
+    const blob = await picture;
+    return blob ? new Uint8Array(await blob.arrayBuffer()) : null;
+  }
+
+  return { nv, ready, showScan, showLabels, showImage, showOverlays, clearLabels, clear, snapshot3d };
+}
+
+/**
+ * Show a surface mesh in the viewer's 3D view (the render pane), replacing any mesh shown.
+ * @param {{nv: Niivue, ready: Promise<boolean>}} viewer what createViewer returned
+ * @param {Uint8Array|ArrayBuffer} bytes the mesh file (STL, OBJ, GIfTI or MZ3: by `name`'s extension)
+ * @param {string} name
+ * @returns {Promise<boolean>} false when the viewer is not available
+ */
+export async function showMesh(viewer, bytes, name) {
+  if (!(await viewer.ready)) return false;
+  hideMesh(viewer);
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const buffer = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength); // a copy: NiiVue keeps it
+  // In the 2D views only where the surface meets the slice (1 mm either side): the whole
+  // mesh drawn over every slice would hide the scan.
+  viewer.nv.opts.meshThicknessOn2D = 1;
+  await viewer.nv.addMeshFromUrl({ url: name, name, buffer, rgba255: [255, 214, 170, 255] });
+  return true;
+}
+
+/** Remove every mesh from the viewer. */
+export function hideMesh(viewer) {
+  while (viewer.nv.meshes.length > 0) viewer.nv.removeMesh(viewer.nv.meshes[viewer.nv.meshes.length - 1]);
 }

@@ -168,9 +168,10 @@ function serve() {
       return state;
     }
     return state.then((ready) => {
-      const asked = checkRunnerOptions(request.options ?? null);
-      if (request.type === RequestType.INIT && request.options
-          && JSON.stringify(asked) !== JSON.stringify(ready.runner)) {
+      // Only an init request's options are runner options (segment and export have their own).
+      if (request.type !== RequestType.INIT || !request.options) return ready;
+      const asked = checkRunnerOptions(request.options);
+      if (JSON.stringify(asked) !== JSON.stringify(ready.runner)) {
         throw new TypeError(`runner options ${JSON.stringify(asked)} differ from those this worker `
           + `started with (${JSON.stringify(ready.runner)}); start a new worker to change them`);
       }
