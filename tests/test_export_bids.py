@@ -437,17 +437,15 @@ def test_real_model_with_probseg_on_the_shared_head(tmp_path, data_dir, model5_d
     scans = data_dir / "nifti_space"
     ds = make_dataset(tmp_path / "ds", {
         "sub-01/ses-1/anat/sub-01_ses-1_T1w.nii.gz": scans / "RAS.nii.gz",
-        "sub-01/ses-2/anat/sub-01_ses-2_T1w.nii.gz": scans / "PSR.nii.gz",
-        "sub-02/anat/sub-02_acq-lowres_T1w.nii.gz": scans / "LAS.nii.gz"}, name="Shared head")
+        "sub-02/anat/sub-02_acq-lowres_T1w.nii.gz": scans / "PSR.nii.gz"}, name="Shared head")
     out = ds / "derivatives" / "meshseg"
     start = time.perf_counter()
     done = run_cli(ds, "--bids", "--probseg", "-m", "model5_gw_ae", "--models", model5_dir,
                    "--out", out, "--scheduler", "serial")
-    print(f"3 images, model5_gw_ae with --probseg: {time.perf_counter() - start:.1f} s")
+    print(f"2 images, model5_gw_ae with --probseg: {time.perf_counter() - start:.1f} s")
     assert done.returncode == 0, done.stderr
     batch = out / "sourcedata" / "meshseg-batch"
     for rel in ("sub-01/ses-1/anat/sub-01_ses-1_T1w.nii.gz",
-                "sub-01/ses-2/anat/sub-01_ses-2_T1w.nii.gz",
                 "sub-02/anat/sub-02_acq-lowres_T1w.nii.gz"):
         stem = out / _stem(rel, "model5_gw_ae")
         name = layout.image_stem(rel.rsplit("/", 1)[1])
