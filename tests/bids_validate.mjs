@@ -11,7 +11,7 @@
 // <raw>/derivatives/ altogether. The package also ships the schema-based validator
 // (dist/validator/main.js, the bids-validator 2 code, built for Deno); it runs here under
 // Node on a file list, as it does in the browser, with the schema bundled in the package
-// (no network). Used by tests/test_export_bids.py and tests/e2e/bids.test.mjs.
+// (no network). Used by tests/test_export_bids.py and tests/e2e/batch.test.mjs.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-"""Helpers for the DICOM SEG tests (pytest and tests/e2e/dicom-seg.test.mjs): DICOM series
+"""Helpers for the DICOM SEG tests (pytest and tests/e2e/batch.test.mjs): DICOM series
 with one study and frame of reference, the label grid of a classic series, reading a SEG
 back with highdicom, and dciodvfy's verdict.
 
