@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 NODE_MODULES = ROOT / "node_modules"
-WEBGPU_MEASURED = ROOT / "bench" / "webgpu-measured.json"  # python -m meshseg.bench_webgpu rows
+WEBGPU_MEASURED = ROOT / "bench" / "webgpu-measured.json"  # python -m meshseg.bench.webgpu rows
 
 PYODIDE_VERSION = "0.27.7"
 # What loadPyodide() fetches; the .map and CommonJS files are not loaded.
@@ -85,7 +85,7 @@ ORT_FILES = (
 )
 ORT_WASM_PATH = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 # Parts of py/meshseg left out of the browser wheel (CPython-only tools).
-BROWSER_EXCLUDES = ("bench*.py", "batch")
+BROWSER_EXCLUDES = ("bench", "batch")
 # NiiVue's self-contained ES module build (no imports, no chunks).
 NIIVUE_FILE = "dist/index.js"
 
@@ -650,9 +650,9 @@ def convert_models(weights, dest):
 
 def write_provider_table(measured, dest):
     """``models/providers.json``: where ``provider=auto`` keeps WASM, from the WebGPU
-    benchmark's measured rows (``bench/webgpu-measured.json``, meshseg.bench_webgpu)."""
+    benchmark's measured rows (``bench/webgpu-measured.json``, meshseg.bench.webgpu)."""
     sys.path.insert(0, str(ROOT / "py"))
-    from meshseg.bench_webgpu import provider_table
+    from meshseg.bench.webgpu import provider_table
 
     table = provider_table(json.loads(measured.read_text(encoding="utf-8")),
                            measured.relative_to(ROOT).as_posix())

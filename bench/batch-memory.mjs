@@ -25,7 +25,7 @@ const files = Array.from({ length: count }, (_, i) => {
 });
 
 function rendererPeakKb(userDataDir) {
-  const done = spawnSync('python3', ['-c', 'import json,sys; from meshseg.bench import renderer_peaks; print(json.dumps(renderer_peaks(sys.argv[1])))', userDataDir],
+  const done = spawnSync('python3', ['-c', 'import json,sys; from meshseg.bench.native import renderer_peaks; print(json.dumps(renderer_peaks(sys.argv[1])))', userDataDir],
     { env: { ...process.env, PYTHONPATH: path.join(config.root, 'py') }, encoding: 'utf-8' });
   return Math.max(0, ...JSON.parse(done.stdout).map((p) => p.vmhwm_kb));
 }

@@ -1,4 +1,4 @@
-"""Pure parts of meshseg.bench: medians, ratios, FLOP accounting, the table, /proc parsing."""
+"""Pure parts of meshseg.bench.native/webgpu/ops: medians, ratios, FLOPs, tables, /proc parsing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from meshseg import bench, bench_webgpu
+from meshseg.bench import native as bench
+from meshseg.bench import webgpu as bench_webgpu
 
 STATUS = """Name:\tchromium
 Umask:\t0022
@@ -98,7 +99,7 @@ def test_browser_report_points_to_the_webgpu_figures():
     table, note = bench.browser_report([row]).split("\n\n")
     assert table == bench.compare_table([row])
     assert note.startswith("WebGPU: the rows above are WASM")
-    assert "meshseg.bench_webgpu" in note and "tests/e2e/webgpu.test.mjs" in note
+    assert "meshseg.bench.webgpu" in note and "tests/e2e/webgpu.test.mjs" in note
 
 
 def _gpu_case(total: float, run_ms: float, provider: str, adapter: dict | None) -> dict:
@@ -197,7 +198,7 @@ def test_summarise_pair_reports_the_conform_ratio_from_stage_medians():
 
 
 def test_op_profile_times_every_node_of_a_real_onnxruntime_run(tmp_path):
-    from meshseg import bench_ops
+    from meshseg.bench import ops as bench_ops
     from own_models import labels_model
 
     path = tmp_path / "model.onnx"

@@ -209,7 +209,7 @@ def test_dist_has_the_page_runtime_and_models(dist):
 
 
 def test_provider_table_covers_every_model_from_the_measured_rows(dist):
-    from meshseg.bench_webgpu import provider_table
+    from meshseg.bench.webgpu import provider_table
 
     table = json.loads((dist / "models" / "providers.json").read_text())
     measured = json.loads(build_py.WEBGPU_MEASURED.read_text())

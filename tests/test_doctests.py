@@ -7,8 +7,8 @@ import pytest
 
 MODULES = ["meshseg.options", "meshseg.errors", "meshseg.constants", "meshseg.crop",
            "meshseg.compare", "meshseg.pipeline", "meshseg.service", "meshseg.session",
-           "meshseg.driver", "meshseg.stats", "meshseg.tiling", "meshseg.bench_webgpu",
-           "meshseg.bench_ops", "meshseg.conform", "meshseg.security.csp",
+           "meshseg.driver", "meshseg.stats", "meshseg.tiling", "meshseg.bench.webgpu",
+           "meshseg.bench.ops", "meshseg.bench.degrade", "meshseg.conform", "meshseg.security.csp",
            "meshseg.export.bids.layout", "meshseg.export.bids.derivatives"]
 MODULES += ["meshseg.export.freesurfer_stats", "meshseg.export.freesurfer_lut", "meshseg.batch.item"]  # noqa: E501 - stats
 MODULES += [f"meshseg.export.report{m}" for m in ("", ".png", ".slices", ".view3d", ".html")]
@@ -23,5 +23,6 @@ def test_docstring_examples_run(name):
     failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert failures == 0
     if name in {"meshseg.options", "meshseg.compare", "meshseg.crop", "meshseg.constants",
-                "meshseg.bench_webgpu", "meshseg.bench_ops", "meshseg.security.csp"}:
+                "meshseg.bench.webgpu", "meshseg.bench.ops", "meshseg.bench.degrade",
+                "meshseg.security.csp"}:
         assert tried > 0, f"{name} has no runnable examples"

@@ -24,7 +24,7 @@ import os
 import numpy as np
 import pytest
 
-from meshseg.bench import crop_vs_full, label_dice
+from meshseg.bench.native import crop_vs_full, label_dice
 from meshseg.convert.cards import crop_context
 from meshseg.inference import OnnxRunner
 from meshseg.models.index import read_index

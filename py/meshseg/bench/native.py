@@ -12,7 +12,7 @@ compares native onnxruntime with the page in headless Chromium (onnxruntime-web,
 WASM) on t1_crop, interleaving the runtimes within each repeat (native at each
 thread count, then the browser at each); see bench/README.md.
 
-The browser rows are WASM. WebGPU against WASM on a GPU: ``python -m meshseg.bench_webgpu``
+The browser rows are WASM. WebGPU against WASM on a GPU: ``python -m meshseg.bench.webgpu``
 (measured rows in bench/webgpu-measured.json); on Chromium's software adapter (SwiftShader)
 only the correctness test tests/e2e/webgpu.test.mjs runs.
 
@@ -135,7 +135,7 @@ def table(cases: list[dict]) -> str:
 
 # --- browser versus native ---------------------------------------------------
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 BROWSER_DRIVER = REPO / "bench" / "browser.mjs"
 
 
@@ -265,7 +265,7 @@ def compare_table(rows: list[dict]) -> str:
 
 WEBGPU_NOTE = (
     "WebGPU: the rows above are WASM (provider=wasm). WebGPU against WASM on a hardware "
-    "adapter is measured by python -m meshseg.bench_webgpu (rows in bench/webgpu-measured.json: "
+    "adapter is measured by python -m meshseg.bench.webgpu (rows in bench/webgpu-measured.json: "
     "NVIDIA H100 through Vulkan, labels equal to WASM for every model); on headless "
     "Chromium's software adapter (SwiftShader) only the correctness test "
     "tests/e2e/webgpu.test.mjs runs, whose times measure a CPU emulation (bench/README.md).")

@@ -1,6 +1,6 @@
 """Benchmark: where a model's time goes, per operator type and per layer.
 
-``python -m meshseg.bench_ops [--model ID ...] [--input t1_crop.nii.gz] [--threads 2]
+``python -m meshseg.bench.ops [--model ID ...] [--input t1_crop.nii.gz] [--threads 2]
 [--optimisation all] [--top 8] [--json out.json]``
 
 For each model it builds the tensor the pipeline feeds it (pre-model and crop included,
@@ -14,7 +14,7 @@ side by side say what onnxruntime's optimisation buys per operator.
 
 The browser runs the same ONNX graphs with onnxruntime-web, whose WASM build offers no
 per-node timing to JavaScript; its totals per model are in ``python -m meshseg.bench
---browser`` and the WebGPU ones in ``python -m meshseg.bench_webgpu``.
+--browser`` and the WebGPU ones in ``python -m meshseg.bench.webgpu``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from meshseg.bench import REPO, _all_models
+from meshseg.bench.native import REPO, _all_models
 from meshseg.inference import OPTIMISATION_LEVELS, session_options
 
 
@@ -136,7 +136,7 @@ def report(profile: dict, top: int) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m meshseg.bench_ops", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m meshseg.bench.ops", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", help="model id (repeatable; default all)")
     parser.add_argument("--input", default=str(REPO.parent / "shared" / "data" / "t1_crop.nii.gz"))

@@ -1,6 +1,6 @@
 """Benchmark: WebGPU against WASM in the page, on the machine's own GPU.
 
-``python -m meshseg.bench_webgpu [--model ID ...] [--threads 8] [--repeat 1]
+``python -m meshseg.bench.webgpu [--model ID ...] [--threads 8] [--repeat 1]
 [--gpu hardware] [--input t1_crop.nii.gz] [--json out.json]``
 
 For each model and repeat it runs the built page (``dist/``) twice in a fresh headless
@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from meshseg.bench import (
+from meshseg.bench.native import (
     REPO,
     _all_models,
     browser_run_s,
@@ -166,7 +166,7 @@ def compare(models: list[str], threads: int, repeat: int, scan: Path, gpu: str,
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m meshseg.bench_webgpu", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m meshseg.bench.webgpu", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", help="model id (repeatable; default all)")
     parser.add_argument("--input", default=str(REPO.parent / "shared" / "data" / "t1_crop.nii.gz"))
