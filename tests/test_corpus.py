@@ -127,8 +127,14 @@ def test_cli_outcome(corpus, index, tmp_path, capsys, monkeypatch):
         assert others == [], others
         assert out.exists() and "labelled volume" in lines[-1]
     elif case.outcome == "warning":
-        assert len(others) == 1 and others[0].startswith(f"WARNING: {folder / file}: ")
+        # the plausibility warning; an implausible volume also flags the quality
+        # (docs/quality.md), labels at the edge do not
+        flags = 0 if "touch the edge" in case.fragment else 1
+        assert len(others) == 1 + flags and all(o.startswith(f"WARNING: {folder / file}: ")
+                                                for o in others), others
         assert case.fragment in others[0]
+        if flags:
+            assert "quality 0.50 is below 0.80" in others[1] and "human brain" in others[1]
         assert out.exists()  # --strict still writes the output
     else:
         name = file.rsplit("/", 1)[-1]

@@ -3,6 +3,7 @@ phantom they were written from: same voxels, same world geometry, same mask via 
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import re
@@ -224,3 +225,12 @@ def test_cli_real_model_on_a_dicom_head_matches_the_nifti(tmp_path, data_dir, mo
     scores = _masks_against_nifti(out, "model5_gw_ae", ["head_classic_2", "head_enh_3"], "head")
     print("Dice DICOM vs NIfTI (model5_gw_ae):", json.dumps(scores))
     assert all(score >= 0.99 for score in scores.values()), scores
+    # a clean real head, as DICOM: its quality is not flagged, in the manifest and volumes.csv
+    items = json.loads((out / "manifest.json").read_text())["items"]
+    assert len(items) == 3 and all(not e["quality"]["flagged"] for e in items), \
+        [(e["name"], e["quality"]["summary"]) for e in items]
+    with open(out / "volumes.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["quality_flagged"] for r in rows} == {"false"}
+    assert {r["scan"]: float(r["quality_score"]) for r in rows} == \
+        {e["name"]: round(e["quality"]["score"], 4) for e in items}

@@ -12,6 +12,10 @@ MODULES = ["meshseg.options", "meshseg.errors", "meshseg.constants", "meshseg.cr
            "meshseg.export.bids.layout", "meshseg.export.bids.derivatives"]
 MODULES += ["meshseg.export.freesurfer_stats", "meshseg.export.freesurfer_lut", "meshseg.batch.item"]  # noqa: E501 - stats
 MODULES += [f"meshseg.export.report{m}" for m in ("", ".png", ".slices", ".view3d", ".html")]
+QUALITY = [f"meshseg.quality.{m}" for m in ("metrics", "tissues", "contrast", "dropout",
+                                             "confidence", "mirror", "tta", "reference", "score",
+                                             "reasons")]
+MODULES += QUALITY + ["meshseg.plausibility", "meshseg.batch.outputs", "meshseg.cli"]
 MODULES += [f"meshseg.export.mesh.{m}" for m in ("checks", "formats", "smooth")]  # mesh
 MODULES += ["meshseg.export.dicom_seg"]  # dicomseg
 MODULES += [f"meshseg.export.{m}" for m in ("provenance", "files", "registry")]
@@ -24,5 +28,5 @@ def test_docstring_examples_run(name):
     assert failures == 0
     if name in {"meshseg.options", "meshseg.compare", "meshseg.crop", "meshseg.constants",
                 "meshseg.bench.webgpu", "meshseg.bench.ops", "meshseg.bench.degrade",
-                "meshseg.security.csp"}:
+                "meshseg.security.csp", *QUALITY}:
         assert tried > 0, f"{name} has no runnable examples"

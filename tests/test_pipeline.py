@@ -64,7 +64,7 @@ def test_native_mask_matches_the_sphere(oblique_sphere):
     truth = oblique_sphere.get_fdata() > 50
     assert dice(mask.get_fdata() > 0, truth) >= 0.95
     assert [e.stage for e in events] == ["conform", "normalise", "inference",
-                                         "postprocess", "native", "stats"]
+                                         "postprocess", "native", "stats", "quality"]
     voxel_ml = 0.9 * 1.1 * 3.0 / 1000
     assert result.stats[0]["ml"] == pytest.approx(truth.sum() * voxel_ml, rel=0.05)
     assert result.mask_name == "oblique_sphere_labels.nii.gz"

@@ -3,9 +3,10 @@
 Runs the same :class:`meshseg.pipeline.Job` as the browser, with native onnxruntime.
 Progress goes to stderr. Exit status: 0 done; 2 a bad input or model (one
 ``meshseg: error:`` line); 3 with ``--strict``, a result that got plausibility
-warnings (one ``WARNING:`` line each, printed even with ``--quiet``; the output is
-still written); 1 an unexpected failure such as running out of memory (one
-``meshseg: internal error:`` line); 130 interrupted.
+warnings or whose quality is flagged (one ``WARNING:`` line each, printed even with
+``--quiet``; the output is still written; docs/quality.md); 1 an unexpected failure
+such as running out of memory (one ``meshseg: internal error:`` line); 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def segment(args) -> int:
         runner.add_model(*own)
     options = SegmentOptions(space=args.space, resample=args.resample,
                              largest_component=not args.keep_all_components,
-                             clean_classes=args.clean_classes, exact_crop=args.exact_crop)
+                             clean_classes=args.clean_classes, exact_crop=args.exact_crop,
+                             tta=args.tta)
     progress = _StderrProgress(args.quiet)
     name = Path(args.input).name
     check_exports(args, card)
@@ -96,7 +98,10 @@ def segment(args) -> int:
     progress.finish(result, args.output)
     for warning in result.warnings:
         _line(f"WARNING: {args.input}: {warning}")
-    return 3 if args.strict and result.warnings else 0
+    flagged = bool(result.quality and result.quality["flagged"])
+    if flagged:
+        _line(f"WARNING: {args.input}: {result.quality['summary']}")
+    return 3 if args.strict and (result.warnings or flagged) else 0
 
 
 def _own_model(args):
@@ -141,7 +146,7 @@ def rethreshold(result, card, level: float):
     meta = {"file": result.scan_info.get("name", ""), "model": card.id, "space": result.space,
             "threshold": level}
     return dataclasses.replace(result, image=image, stats=rows, stats_csv=stats_csv(rows),
-                               stats_json=stats_json(rows, meta))
+                               stats_json=stats_json(rows, meta, result.quality))
 
 
 def models(args) -> int:
@@ -350,8 +355,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="remove small islands of each class")
     seg.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
     seg.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    seg.add_argument("--tta", action="store_true",
+                     help="test-time augmentation: also run the model on the left-right mirror "
+                          "and merge (about twice the model time; feeds the quality score)")
     seg.add_argument("--strict", action="store_true",
-                     help="exit with status 3 when the result gets a plausibility warning")
+                     help="exit with status 3 when the result gets a plausibility warning or "
+                          "its quality is flagged")
     seg.set_defaults(command=segment)
 
     lst = sub.add_parser("models", help="list the models (or pull them from a MeshSeg site)")

@@ -24,6 +24,7 @@ STAGES = (
     ("postprocess", "Clean up"),
     ("native", "Native space"),
     ("stats", "Volumes"),
+    ("quality", "Quality"),
 )
 STAGE_IDS = tuple(stage for stage, _ in STAGES)
 

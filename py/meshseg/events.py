@@ -50,7 +50,9 @@ class Result:
     """What a finished job hands back.
 
     ``image`` is the label image (input grid, or model grid with
-    ``space="conformed"``); ``mask_bytes`` is it as .nii.gz, ``nifti_bytes()`` as
+    ``space="conformed"``); ``quality`` is the public quality object
+    (:func:`meshseg.quality.assess`, docs/quality.md; None for image outputs);
+    ``mask_bytes`` is it as .nii.gz, ``nifti_bytes()`` as
     uncompressed .nii (for a viewer: no gzip round trip). ``timings`` are seconds
     per stage: Python work for every stage, plus the driver-measured model runs for
     ``premodel`` and ``inference``. ``reused`` lists the stages the scan session
@@ -76,6 +78,7 @@ class Result:
     uncertainty: dict | None = None
     model_probability: object = field(default=None, repr=False)
     model_image: object = field(default=None, repr=False)
+    quality: dict | None = None
 
     @property
     def labels(self) -> np.ndarray:
@@ -121,7 +124,7 @@ class Result:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "scan_info": self.scan_info, "work": self.work, "reused": self.reused,
             "kind": self.kind, "probability": self.probability_meaning,
-            "uncertainty": self.uncertainty,
+            "uncertainty": self.uncertainty, "quality": self.quality,
         }
 
 

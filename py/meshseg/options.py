@@ -53,6 +53,10 @@ class SegmentOptions:
     tile_mb : float or None
         Largest hidden activation (MB) one inference may hold; larger inputs run as
         exact overlapping tiles. None: never tile.
+    tta : bool
+        Test-time augmentation: run the model on the scan and on its left-right mirror
+        and merge the two (:mod:`meshseg.quality.tta`); about twice the model time. Their
+        agreement feeds the quality score.
     """
 
     space: str = "native"
@@ -62,11 +66,12 @@ class SegmentOptions:
     crop: bool = True
     exact_crop: bool = False
     tile_mb: float | None = 1300.0
+    tta: bool = False
 
     def __post_init__(self) -> None:
         _choice("space", self.space, SPACES)
         _choice("resample", self.resample, RESAMPLE_METHODS)
-        for name in ("largest_component", "clean_classes", "crop", "exact_crop"):
+        for name in ("largest_component", "clean_classes", "crop", "exact_crop", "tta"):
             _boolean(name, getattr(self, name))
         _positive_or_none("tile_mb", self.tile_mb)
 

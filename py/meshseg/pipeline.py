@@ -7,8 +7,9 @@ started), ``infer`` (run this model on this tensor, answer with uint8 labels)
 and ``done`` (the result). :func:`meshseg.driver.drive` is the one loop that
 answers them, for the CLI, the worker and the benchmark alike.
 
-Stages: [conform], normalise, [pre-model inference, crop], inference,
-postprocess, native (or conformed) output, stats. The scan session supplies the
+Stages: [conform], normalise, [pre-model inference, crop], inference (twice with
+test-time augmentation: the scan and its mirror), postprocess, native (or
+conformed) output, stats, quality. The scan session supplies the
 load, and caches the conformed volume and the pre-model's box for later runs.
 """
 
@@ -31,6 +32,9 @@ from meshseg.options import SegmentOptions
 from meshseg.plausibility import result_warnings
 from meshseg.postprocess import clean_classes, largest_component
 from meshseg.probability import LOW_CONFIDENCE, float_image, low_confidence_share, to_native
+from meshseg.quality import Evidence, assess
+from meshseg.quality.mirror import left_right_axis, mirror, swap_table
+from meshseg.quality.tta import combine as combine_runs
 from meshseg.resample_labels import labels_to_native
 from meshseg.session import Conformed, ScanSession
 from meshseg.stats import label_stats, stats_csv, stats_json
@@ -169,6 +173,10 @@ def _run(session: ScanSession, card: ModelCard, cards: dict, options: SegmentOpt
 
     yield Progress("inference", f"Running {card.title} on {_shape_text(tensor.shape[2:])} voxels")
     outputs = yield from _infer(card, tensor, (steps, steps), "inference", work, options.tile_mb)
+    tta = None
+    if options.tta and card.kind == "labels":
+        outputs, tta = yield from _mirrored(card, tensor, outputs, (steps, steps), work,
+                                            options.tile_mb)
     del tensor
     if region is not None:
         outputs = {key: _paste(value, region, conformed.grid.shape, _outside(card, key))
@@ -180,7 +188,7 @@ def _run(session: ScanSession, card: ModelCard, cards: dict, options: SegmentOpt
         yield Progress("postprocess", "Cleaning up labels")
         labels = _postprocess(outputs["labels"], options)
         result = yield from _output(session, conformed, labels, card, options,
-                                    outputs.get("probability"))
+                                    outputs.get("probability"), tta)
     result.timings, result.work, result.reused = timings, work, reused
     result.notices = list(scan.notices)
     return result
@@ -212,6 +220,21 @@ def _infer(card: ModelCard, tensor: np.ndarray, step: tuple[int, int], stage: st
                 merged[key] = np.zeros(shape, dtype=value.dtype)
             merged[key][tile.core] = value[tile.core_in_outer]
     return merged
+
+
+def _mirrored(card: ModelCard, tensor: np.ndarray, outputs: dict, step, work: list, tile_mb):
+    """Test-time augmentation: the model on the left-right mirror of `tensor`, mirrored
+    back (lateral labels swapped), merged with `outputs`; and the agreement record."""
+    axis = left_right_axis(card.conform["orientation"])
+    yield Progress("inference", f"Running {card.title} on the mirrored scan "
+                   "(test-time augmentation)")
+    answer = yield from _infer(card, mirror(tensor, axis + 2), step, "inference", work, tile_mb)
+    back = {key: mirror(value, axis) for key, value in answer.items()}
+    if "labels" in back:
+        back["labels"] = swap_table(card.classes)[back["labels"]]
+    prob = card.output("probability")
+    foreground = max((int(c["index"]) for c in card.classes), default=1)
+    return combine_runs(outputs, back, prob["meaning"] if prob else None, foreground)
 
 
 def _outside(card: ModelCard, key: str) -> float:
@@ -275,7 +298,7 @@ def _pre_model_box(volume, pre: ModelCard, name: str, work: list, tile_mb):
 
 
 def _output(session: ScanSession, conformed: Conformed, labels, card: ModelCard,
-            options: SegmentOptions, probability=None):
+            options: SegmentOptions, probability=None, tta=None):
     scan = session.scan
     prob_img = None
     meaning = card.output("probability")["meaning"] if probability is not None else None
@@ -305,13 +328,26 @@ def _output(session: ScanSession, conformed: Conformed, labels, card: ModelCard,
     if meaning == "confidence":
         share = low_confidence_share(np.asanyarray(prob_img.dataobj), out_labels)
         uncertainty = {"lowConfidenceShare": round(share, 6), "below": LOW_CONFIDENCE}
+    yield Progress("quality", "Checking how far to trust the result")
+    quality = _quality(scan, conformed, labels, probability, meaning, out_img, tta, card)
     return Result(
         model_id=card.id, space=options.space, mask_name=mask_name(scan.name, card.id),
-        image=out_img, stats=rows, stats_csv=stats_csv(rows), stats_json=stats_json(rows, meta),
+        image=out_img, stats=rows, stats_csv=stats_csv(rows),
+        stats_json=stats_json(rows, meta, quality),
         notices=list(scan.notices), warnings=warnings, timings={}, scan_info=session.info(),
         probability=prob_img, probability_meaning=meaning, uncertainty=uncertainty,
-        model_probability=probability,
+        model_probability=probability, quality=quality,
     )
+
+
+def _quality(scan, conformed: Conformed, labels, probability, meaning, out_img, tta,
+             card: ModelCard) -> dict:
+    """The result's public quality object (:func:`meshseg.quality.assess`)."""
+    return assess(Evidence(
+        volume=conformed.volume, labels=labels, probability=probability, meaning=meaning,
+        model_affine=conformed.grid.affine, scan_affine=scan.image.affine,
+        scan_shape=tuple(scan.image.shape[:3]), native_labels=np.asanyarray(out_img.dataobj),
+        native_affine=out_img.affine, tta=tta), card)
 
 
 def _image_output(session: ScanSession, conformed: Conformed, volume, card: ModelCard,

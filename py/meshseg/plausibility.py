@@ -47,6 +47,27 @@ BRAIN_TASKS = frozenset({"skull strip", "brain mask", "tissue", "subcortical", "
 LESION_TASKS = frozenset({"stroke lesion"})
 
 
+def volume_implausible(labels, affine, task: str) -> bool:
+    """Whether the labelled volume rules the result out: empty, nearly empty or outside
+    :data:`BRAIN_ML` for a brain task, or most of the field of view labelled (any task
+    but a lesion model's empty answer).
+
+    Examples
+    --------
+    >>> volume_implausible(np.ones((10, 10, 10)), np.eye(4) * [10, 10, 10, 1], "tissue")
+    True
+    >>> volume_implausible(np.zeros((4, 4, 4)), np.eye(4), "stroke lesion")
+    False
+    """
+    mask = np.asarray(labels) != 0
+    if not mask.any():
+        return task not in LESION_TASKS
+    if np.count_nonzero(mask) / mask.size > MOST_LABELLED:
+        return True
+    total_ml = float(np.count_nonzero(mask)) * _voxel_ml(affine)
+    return task in BRAIN_TASKS and not BRAIN_ML[0] <= total_ml <= BRAIN_ML[1]
+
+
 def result_warnings(labels, affine, card, *, model_labels=None, model_affine=None) -> list[str]:
     """Warnings about a segmentation that does not look like a plausible result.
 

@@ -212,9 +212,10 @@ def result_payload(result) -> dict:
     uint8 with scl_slope 1/255 for a confidence) and ``probability`` (.nii.gz to
     download, same encodings). An image-to-image model's ``mask``/``labelsNifti`` are
     its float32 output image, and ``modelImage`` is it on the model grid (.nii.gz).
+    ``quality`` is the result's quality object (docs/quality.md; None for an image model).
     """
     extra = {"kind": result.kind, "probabilityMeaning": result.probability_meaning,
-             "uncertainty": result.uncertainty}
+             "uncertainty": result.uncertainty, "quality": result.quality}
     if result.probability is not None:
         dtype = "float32" if result.probability_meaning == "foreground" else "uint8"
         extra.update(probabilityName=result.probability_name,

@@ -68,7 +68,10 @@ def stats_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def stats_json(rows: list[dict], meta: dict | None = None) -> str:
-    """Rows as JSON text: ``{"meta": {...}, "total_ml": ..., "labels": [...]}``."""
+def stats_json(rows: list[dict], meta: dict | None = None, quality: dict | None = None) -> str:
+    """Rows as JSON text: ``{"meta": {...}, "total_ml": ..., "labels": [...]}``, and the
+    run's ``"quality"`` object (docs/quality.md) when given. Never NaN or Infinity."""
     doc = {"meta": meta or {}, "total_ml": total_ml(rows), "labels": rows}
-    return json.dumps(doc, indent=2)
+    if quality is not None:
+        doc["quality"] = quality
+    return json.dumps(doc, indent=2, allow_nan=False)

@@ -24,6 +24,8 @@ import { createNotices } from './ui/notices.js';
 import { createOwnModel } from './ui/own-model.js';
 import { createProbabilityPanel } from './ui/probability.js';
 import { createProgress } from './ui/progress.js';
+import { createQuality } from './ui/quality.js';
+import { createRunOptions } from './ui/run-options.js';
 import { createRunSummary } from './ui/run-summary.js';
 import { createStatsTable } from './ui/stats-table.js';
 import { createStatus, errorText } from './ui/status.js';
@@ -61,6 +63,8 @@ function createParts($) {
     downloads: createDownloads({ container: $('downloads'), mask: $('download-mask'), csv: $('download-csv'), json: $('download-json') }),
     notices: createNotices($('notices')),
     warnings: createWarnings($('warnings')),
+    quality: createQuality({ badge: $('quality'), details: $('quality-details') }),
+    runOptions: createRunOptions({ tta: $('tta') }),
     summary: createRunSummary($('run-summary')),
     about: createAbout({ list: $('about-list'), models: $('about-models') }),
     viewer,
@@ -141,6 +145,7 @@ export function createApp(root, segmenter, settings) {
     runButton.disabled = !(state.ready && state.scan && !state.running && picker.selected());
     cancelButton.disabled = !state.running;
     picker.setEnabled(!state.running);
+    parts.runOptions.setEnabled(!state.running);
     fileDrop.setEnabled(!state.running);
     const canCompare = Boolean(state.ready && state.scan && state.current && !state.running);
     parts.compare.setEnabled(canCompare, state.current
@@ -159,7 +164,7 @@ export function createApp(root, segmenter, settings) {
   }
 
   function clearResults() {
-    for (const part of [parts.stats, parts.downloads, parts.exports, parts.notices, parts.warnings, parts.summary, parts.probability]) part.clear();
+    for (const part of [parts.stats, parts.downloads, parts.exports, parts.notices, parts.warnings, parts.quality, parts.summary, parts.probability]) part.clear();
     viewer.clearLabels();
     parts.meshToggle.clear();
     state.results.clear();
@@ -212,6 +217,7 @@ export function createApp(root, segmenter, settings) {
     parts.downloads.show(result);
     parts.notices.show(result.notices ?? []);
     parts.warnings.show(result.warnings ?? []);
+    parts.quality.show(result.quality ?? null); // null for an image-to-image model: hidden
     parts.summary.show(result);
     parts.about.setBackend(result.backend);
     status.set('done', `Done in ${seconds.toFixed(1)} s: ${state.scan.name} segmented with ${card.title ?? card.id}.`);
@@ -251,7 +257,8 @@ export function createApp(root, segmenter, settings) {
       status.set('running', update.message);
     };
     try {
-      const result = await segmenter.segment(state.scan, card.id, { onProgress, signal: state.abort.signal });
+      const options = parts.runOptions.options();
+      const result = await segmenter.segment(state.scan, card.id, { options, onProgress, signal: state.abort.signal });
       state.results.set(card.id, result);
       showResult(result, card, progress.finish());
       settings.onResult?.(result, card);

@@ -19,7 +19,8 @@ export function referenceClasses(values, classesA) {
  * @param {object} app
  * @param {import('./api/segmenter.js').Segmenter} app.segmenter
  * @param {object} app.state the page state (scan, results, current, running, abort, comparison)
- * @param {object} app.parts the page parts (status, progress, compare, compareViewer, editor)
+ * @param {object} app.parts the page parts (status, progress, compare, compareViewer, editor,
+ *   runOptions: the page's segment options, used for B too)
  * @param {() => void} app.refresh @param {(error: Error) => void} app.fail
  */
 export function createCompareFlow({ segmenter, state, parts, refresh, fail }) {
@@ -75,7 +76,7 @@ export function createCompareFlow({ segmenter, state, parts, refresh, fail }) {
           progress.update(update);
           status.set('running', update.message);
         };
-        const result = await segmenter.segment(state.scan, id, { onProgress, signal });
+        const result = await segmenter.segment(state.scan, id, { options: parts.runOptions.options(), onProgress, signal });
         if (id !== state.current) state.results.set(id, result);
         const seconds = progress.finish();
         const comparison = await compareWith({

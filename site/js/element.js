@@ -7,7 +7,8 @@
 // `provider`, `threads`, `optimisation` (runner options), `base` (the MeshSeg site folder;
 // default: where this module is served), `debug` (tests only: enables segmenter.debugCrash).
 // Events (bubbling, composed):
-// `meshseg-result` (detail: {model, maskName, mask, stats, warnings, …}) and
+// `meshseg-result` (detail: the SegmentResult, js/types.js: {model, maskName, mask, stats,
+// warnings, quality, …}, and the model's `title`) and
 // `meshseg-error` (detail: {kind, file, message}). One <meshseg-app> per page.
 
 import { createSegmenter, Segmenter } from './api/segmenter.js';

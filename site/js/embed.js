@@ -2,10 +2,11 @@
 //
 // frame -> parent when ready : {type: "meshseg:ready", version, protocol}
 // parent -> frame            : {type: "meshseg:segment", id, name, data: ArrayBuffer, model, options?}
+//                              (options: the segment options, e.g. {tta: true}, passed through)
 // frame -> parent            : {type: "meshseg:progress", id, stage, fraction, message} (any number)
 //                              then {type: "meshseg:result", id, maskName, mask: ArrayBuffer,
-//                              stats: [{label, name, voxels, ml}], warnings, notices, threads,
-//                              crossOriginIsolated, backend}
+//                              stats: [{label, name, voxels, ml}], warnings, notices, quality,
+//                              threads, crossOriginIsolated, backend}
 //                              or {type: "meshseg:error", id, message, kind, file}
 // Messages are accepted only from the origins in ?origins= (comma-separated) and the frame's
 // own origin; anything else is ignored, unanswered. Replies go only to the window that asked,
@@ -43,17 +44,28 @@ export function checkSegmentMessage(message) {
   return message;
 }
 
+/**
+ * The meshseg:result message of a segment result (its `mask` is to be transferred).
+ * `quality` is the result's quality score (docs/quality.md), null for an image model.
+ * @param {number|string} id the request's id
+ * @param {import('./types.js').SegmentResult} result
+ * @param {boolean} isolated whether the frame is cross-origin isolated
+ */
+export function resultMessage(id, result, isolated) {
+  const stats = result.stats.map(({ label, name, voxels, ml }) => ({ label, name, voxels, ml }));
+  return {
+    type: 'meshseg:result', id, maskName: result.maskName, mask: result.mask, stats,
+    warnings: result.warnings, notices: result.notices, quality: result.quality ?? null,
+    threads: result.backend.threads, crossOriginIsolated: isolated, backend: result.backend,
+  };
+}
+
 async function segmentFor(segmenter, message, reply) {
   const scan = await segmenter.open(message.data, message.name);
   try {
     const onProgress = ({ stage, fraction, message: text }) => reply({ type: 'meshseg:progress', id: message.id, stage, fraction, message: text });
     const result = await segmenter.segment(scan, message.model, { options: message.options ?? null, onProgress });
-    const stats = result.stats.map(({ label, name, voxels, ml }) => ({ label, name, voxels, ml }));
-    reply({
-      type: 'meshseg:result', id: message.id, maskName: result.maskName, mask: result.mask, stats,
-      warnings: result.warnings, notices: result.notices, threads: result.backend.threads,
-      crossOriginIsolated: globalThis.crossOriginIsolated === true, backend: result.backend,
-    }, [result.mask]);
+    reply(resultMessage(message.id, result, globalThis.crossOriginIsolated === true), [result.mask]);
   } finally {
     await segmenter.close(scan);
   }

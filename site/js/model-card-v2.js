@@ -28,6 +28,7 @@ export function flatCard(card) {
     crop: crop.enabled ?? false, pre_model: crop.pre_model ?? null,
     crop_padding: crop.padding ?? 0, crop_threshold: crop.threshold ?? null,
     crop_context: crop.context ?? 0, receptive_radius: runtime.receptive_radius ?? null,
+    contrast: runtime.contrast ?? 'any',
     outputs: runtime.outputs ?? [], channels: runtime.cost?.channels ?? 0,
     flops_per_voxel: runtime.cost?.flops_per_voxel ?? 0,
     licence: provenance.licence ?? '', source: provenance.source ?? {},

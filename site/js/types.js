@@ -63,6 +63,36 @@
  * @property {{model: string, provider: string, loadMs: number, runMs: number}[]} inference
  * @property {{provider: string, threads: number, optimisation: string, fallbackReason: string|null}} backend
  * @property {object} scanInfo shape, voxel size, orientation, dtype, format, notices
+ * @property {Quality|null} quality the result's quality score (docs/quality.md); null for an
+ *   image-to-image model
+ */
+
+/**
+ * @typedef {object} SegmentOptions the `options` of segment() (meshseg.options.SegmentOptions;
+ *   an unknown key or a wrong type rejects with kind "option")
+ * @property {'native'|'conformed'} [space] @property {boolean} [crop] @property {boolean} [exact_crop]
+ * @property {boolean} [largest_component] @property {boolean} [clean_classes]
+ * @property {'majority'|'nearest'} [resample] @property {number|null} [tile_mb]
+ * @property {boolean} [tta] test-time augmentation: the model also runs on the mirrored scan
+ *   and the two are averaged (about twice the model time); default false
+ */
+
+/**
+ * @typedef {object} Quality how far to trust a labels result (meshseg.quality; docs/quality.md).
+ *   A public contract: new fields may be added, none renamed.
+ * @property {1} version
+ * @property {number} score 0..1, the predicted agreement with the truth
+ * @property {boolean} flagged score under `threshold`, or a hard failure (e.g. reversed contrast)
+ * @property {number} threshold
+ * @property {string[]} reasons plain sentences
+ * @property {{snr: number|null, cnr: number|null, cjv: number|null, efc: number|null,
+ *   fber: number|null}} image image quality metrics
+ * @property {Object<string, string>} missing why each null metric could not be computed
+ * @property {{expected: 'T1'|'T2'|'any', observed: 'T1'|'FLAIR/T2'|'unclear'|null,
+ *   ok: boolean|null}} contrast
+ * @property {Object<string, number>} labels per-structure score 0..1, by class name
+ * @property {Object<string, number>} signals the score's inputs, for experts
+ * @property {boolean} tta whether test-time augmentation was on
  */
 
 /**

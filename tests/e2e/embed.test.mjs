@@ -81,6 +81,7 @@ test('a second-origin host page gets progress and the same mask as the page; a t
   const total = last.stats.reduce((sum, row) => sum + row.ml, 0);
   assert.ok(total > 1000 && total < 1800, `labelled ${total} mL`);
   assert.deepEqual(Object.keys(last.stats[0]).sort(), ['label', 'ml', 'name', 'voxels']);
+  assert.ok(Number.isFinite(last.quality?.score), `the result message has no quality score: ${JSON.stringify(last.quality)}`);
 
   const framed = path.join(artifacts, last.maskName);
   fs.writeFileSync(framed, Buffer.from(last.mask));
@@ -114,6 +115,7 @@ test('<meshseg-app> on a second-origin host page runs the example and fires mesh
   assert.equal(events[0].maskName, `t1_crop_${MODEL}_labels.nii.gz`);
   const total = events[0].stats.reduce((sum, row) => sum + row.ml, 0);
   assert.ok(total > 1000 && total < 1800, `labelled ${total} mL`);
+  assert.ok(Number.isFinite(events[0].quality?.score), `meshseg-result has no quality score: ${JSON.stringify(events[0].quality)}`);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -28,7 +28,7 @@ window.sendScan = async (url, model) => {
 const element = (model) => `<!doctype html><meta charset="utf-8"><title>element host</title>
 <body><meshseg-app model="${model}" provider="wasm"></meshseg-app><script type="module">
 window.events = [];
-document.querySelector('meshseg-app').addEventListener('meshseg-result', (e) => window.events.push({ type: e.type, maskName: e.detail.maskName, stats: e.detail.stats }));
+document.querySelector('meshseg-app').addEventListener('meshseg-result', (e) => window.events.push({ type: e.type, maskName: e.detail.maskName, stats: e.detail.stats, quality: e.detail.quality }));
 document.querySelector('meshseg-app').addEventListener('meshseg-error', (e) => window.events.push({ type: e.type, message: e.detail.message }));
 await import(new URLSearchParams(location.search).get('element'));
 </script></body>`;

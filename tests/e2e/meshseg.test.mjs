@@ -96,6 +96,16 @@ test('the example scan segments to a plausible brain volume and a mask on its gr
   await page.waitForSelector('[data-testid="run"]:not([disabled])');
   expectState(await runTo(['done', 'error']), 'done');
 
+  // The quality score beside the status (docs/quality.md): the clean example is not flagged.
+  const badge = page.getByTestId('quality');
+  assert.equal(await badge.isVisible(), true, 'no quality badge after a labels result');
+  const badgeText = await badge.textContent();
+  assert.equal(await badge.getAttribute('data-flagged'), 'false', `the example scan is flagged: ${badgeText}`);
+  assert.match(badgeText, /Quality \d\.\d\d — looks good/);
+  assert.equal(await page.locator('[data-testid="quality-details"] [data-testid="quality-metrics"] tbody tr').count(), 5,
+    'the quality details do not list the five image metrics');
+  assert.equal(await page.getByTestId('tta').isChecked(), false, 'test-time augmentation is on by default');
+
   const rows = await readStatsTable(page);
   const brain = rows.filter((row) => row.label !== 0).reduce((sum, row) => sum + row.ml, 0);
   assert.ok(brain > 1000 && brain < 1800, `brain volume ${brain} mL outside 1000..1800 (rows ${JSON.stringify(rows)})`);
@@ -149,6 +159,7 @@ test('unreadable files give an error naming the file when chosen, with no stale 
     assert.ok(seen.text.includes(path.basename(file)), `error message does not name ${path.basename(file)}: "${seen.text}"`);
     assert.equal(seen.text.split(path.basename(file)).length - 1, 1, `the name is printed more than once: "${seen.text}"`);
     assert.equal(await page.getByTestId('stats').isVisible(), false, 'a stats table is shown after an error');
+    assert.equal(await page.getByTestId('quality').isVisible(), false, 'a quality badge is shown after an error');
     assert.equal(await page.getByTestId('download-mask').isVisible(), false, 'a download of the previous scan is still offered');
     assert.equal(await page.getByTestId('run').isEnabled(), false, 'Run is enabled for a refused file');
   }

@@ -183,8 +183,15 @@ test('every corpus file gives a result or its named error, and the page stays us
     }
   }
   process.stdout.write(`# page outcomes:\n${outcomes.map((line) => `#   ${line}`).join('\n')}\n`);
+  // the page is still usable, here with test-time augmentation: two model runs, one result
   expectState(await choose(SCAN), 'idle');
+  await page.getByTestId('tta').check();
   expectState(await run(), 'done');
+  await page.getByTestId('tta').uncheck();
+  const badge = page.getByTestId('quality');
+  assert.ok(await badge.isVisible(), 'no quality badge after a TTA run');
+  assert.match(await badge.textContent(), /^.{0,2}Quality [01]\.\d\d/);
+  assert.match(await page.getByTestId('quality-overview').textContent(), /Test-time augmentation: on/);
   assert.deepEqual(dialogs, []);
   assert.deepEqual(pageErrors, []);
 });

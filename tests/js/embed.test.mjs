@@ -1,7 +1,7 @@
 // The iframe's message checks: who may drive it, and what a segment request must hold.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { allowedOrigins, checkSegmentMessage } from '../../dist/js/embed.js';
+import { allowedOrigins, checkSegmentMessage, resultMessage } from '../../dist/js/embed.js';
 import { stem, volumesName } from '../../dist/js/ui/downloads.js';
 
 test('allowed origins: the listed ones (normalised) and the frame\'s own', () => {
@@ -18,6 +18,20 @@ test('a segment message needs id, name, data and model', () => {
   assert.throws(() => checkSegmentMessage({ ...good, data: 'bytes' }), /`data` \(an ArrayBuffer\)/);
   assert.throws(() => checkSegmentMessage({ ...good, model: '' }), /model id/);
   assert.throws(() => checkSegmentMessage({ ...good, name: undefined }), /file name/);
+});
+
+test('the result message carries the quality score (null for an image model) and trimmed stats', () => {
+  const quality = { version: 1, score: 0.91, flagged: false, threshold: 0.6, reasons: [], tta: true };
+  const result = { maskName: 'a_m_labels.nii.gz', mask: new ArrayBuffer(2), warnings: [], notices: ['n'], quality,
+    stats: [{ label: 1, name: 'WM', voxels: 5, ml: 0.005, extra: 1 }], backend: { provider: 'wasm', threads: 2 } };
+  const message = resultMessage(7, result, true);
+  assert.equal(message.type, 'meshseg:result');
+  assert.equal(message.id, 7);
+  assert.equal(message.quality, quality);
+  assert.deepEqual(message.stats, [{ label: 1, name: 'WM', voxels: 5, ml: 0.005 }]);
+  assert.equal(message.threads, 2);
+  assert.equal(message.crossOriginIsolated, true);
+  assert.equal(resultMessage(8, { ...result, quality: undefined }, false).quality, null);
 });
 
 test('download names come from the shared extension list', () => {

@@ -51,5 +51,5 @@ test('replies carry the version and echo the id', () => {
 
 test('the generated stage list matches the Python constants', () => {
   assert.deepEqual(STAGES.map(([id]) => id),
-    ['runtime', 'load', 'conform', 'normalise', 'premodel', 'model', 'inference', 'postprocess', 'native', 'stats']);
+    ['runtime', 'load', 'conform', 'normalise', 'premodel', 'model', 'inference', 'postprocess', 'native', 'stats', 'quality']);
 });

@@ -42,6 +42,20 @@ test('open then segment; the init carries the runner options and the asset base'
   assert.equal(workers[0].sent.find((m) => m.type === 'open').data.byteLength, 3);
 });
 
+test('segment options reach the worker as given, and the result keeps its quality', async () => {
+  const quality = { version: 1, score: 0.9, flagged: false, threshold: 0.6, reasons: [], tta: true };
+  const handlers = cooperativeWorker();
+  const plain = handlers.segment;
+  handlers.segment = (request, worker) => ({ ...plain(request, worker), quality: request.options?.tta ? quality : null });
+  const worker = new FakeWorker(handlers);
+  const ready = await createSegmenter({ createWorker: () => worker });
+  const scan = await ready.open(new ArrayBuffer(1), 'a.nii');
+  const result = await ready.segment(scan, 'm', { options: { tta: true } });
+  assert.deepEqual(result.quality, quality);
+  assert.equal((await ready.segment(scan, 'm')).quality, null);
+  assert.deepEqual(worker.sent.filter((m) => m.type === 'segment').map((m) => m.options), [{ tta: true }, null]);
+});
+
 test('a scan is re-opened transparently after the worker crashed', async () => {
   const log = [];
   const { segmenter, workers } = fakeSegmenter(log);

@@ -52,6 +52,9 @@ def add_parser(sub, common) -> None:
     batch.add_argument("--probseg", action="store_true",
                        help="with --bids: also write each image's probability map (_probseg; "
                        "models with a probability output)")
+    batch.add_argument("--tta", action="store_true",
+                       help="test-time augmentation (the left-right mirror too; about twice "
+                            "the model time)")
     batch.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     common(batch)
     batch.set_defaults(command=run)
@@ -99,7 +102,8 @@ def run(args) -> int:
             return _usage(str(err))
         if not items:
             return _usage("no files found in the inputs")
-        outcome = _run_items(args, items, card, out, scheduler, {"space": args.space})
+        outcome = _run_items(args, items, card, out, scheduler,
+                             {"space": args.space, "tta": args.tta})
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.zip:
@@ -162,7 +166,7 @@ def _run_bids(args, card, out: Path, scheduler: str) -> int:
     items, images = bids_items(dataset)
     batch_dir = out / BATCH_DIR
     batch_dir.mkdir(parents=True, exist_ok=True)
-    options = {"space": "native"}
+    options = {"space": "native", "tta": args.tta}
     if args.probseg:
         options["probability"] = "float32"
         for item in items:  # done before without its probability map: run it again

@@ -92,9 +92,11 @@ def segment_item(item, model_id: str, models_dir, out_dir, threads: int | None =
                 result.probability_bytes(probability)
         for file_name, data in files.items():
             _write_atomic(Path(out_dir) / file_name, data)
+        if result.quality and result.quality["flagged"]:
+            notices.append(result.quality["summary"])
         summary.update(status="warning" if notices else "done", notices=notices,
                        timings=dict(result.timings), outputs=names, stats=result.stats,
-                       scan=result.scan_info)
+                       scan=result.scan_info, quality=result.quality)
         del result, outcome, files
     except (MeshSegError, _ItemError) as err:
         summary["error"] = str(err)

@@ -14,9 +14,10 @@ from meshseg.batch.item import output_names
 
 MANIFEST = "manifest.json"
 VOLUMES = "volumes.csv"
-VOLUME_FIELDS = ("scan", "model", "label", "name", "voxels", "ml")
+VOLUME_FIELDS = ("scan", "model", "label", "name", "voxels", "ml", "quality_score",
+                 "quality_flagged")
 _ENTRY_KEYS = ("name", "input", "input_sha256", "model", "files", "status", "notices", "error",
-               "timings", "outputs", "rss_mb")
+               "timings", "outputs", "rss_mb", "quality")
 
 
 def read_manifest(out_dir) -> dict:
@@ -83,11 +84,25 @@ def write_volumes(out_dir, manifest_entries: list[dict]) -> int:
         path = Path(out_dir) / stats
         if not path.is_file():
             continue
+        quality = entry.get("quality") or {}
+        scores = {"quality_score": "" if "score" not in quality else f"{quality['score']:.4f}",
+                  "quality_flagged": _flag_text(quality.get("flagged"))}
         for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))):
-            writer.writerow({"scan": entry["name"], "model": entry["model"], **row})
+            writer.writerow({"scan": entry["name"], "model": entry["model"], **row, **scores})
             rows += 1
     _write_text(Path(out_dir) / VOLUMES, out.getvalue())
     return rows
+
+
+def _flag_text(flagged) -> str:
+    """``true``/``false`` (empty for a result without a quality object).
+
+    Examples
+    --------
+    >>> _flag_text(True), _flag_text(None)
+    ('true', '')
+    """
+    return "" if flagged is None else str(bool(flagged)).lower()
 
 
 def write_zip(out_dir, archive) -> Path:

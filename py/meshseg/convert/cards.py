@@ -93,7 +93,7 @@ def _card(model_id, facts, upstream, classes, layers, parameters, onnx_info, **f
         pre_model=facts["pre_model"], crop_padding=facts["crop_padding"],
         crop_threshold=facts["crop_threshold"], parameters=parameters,
         licence=upstream["licence"], onnx=onnx, outputs=outputs, expects=facts["expects"],
-        notes=facts["notes"], **fields, **network,
+        contrast=facts["contrast"], notes=facts["notes"], **fields, **network,
         crop_context=crop_context(fields["crop"] and bool(facts["pre_model"]),
                                   network["receptive_radius"]))
 

@@ -67,6 +67,9 @@ class ModelCard:
         normalises over the whole volume (not tileable, crop not exact).
     channels, flops_per_voxel : int
         Widest hidden activation (tile planning) and cost per voxel.
+    contrast : {"T1", "T2", "any"}
+        The tissue contrast the model was trained on (``runtime.contrast``): the
+        quality check compares the scan's with it (``any``: no check).
     outputs : list of dict
         ``{"name": ONNX output name, "kind": "labels" | "probability" | "image"}``;
         a probability output has ``meaning`` ``foreground`` (two-class softmax of
@@ -107,6 +110,7 @@ class ModelCard:
     crop_context: int = 0
     outputs: list = field(default_factory=_default_outputs)
     normalisation_parameters: dict = field(default_factory=dict)
+    contrast: str = "any"
 
     def __post_init__(self) -> None:
         if "output" in self.onnx:  # version 1: the labels output's name lived here
@@ -151,6 +155,7 @@ class ModelCard:
                          "context": flat["crop_context"]},
                 "receptive_radius": flat["receptive_radius"],
                 "outputs": flat["outputs"],
+                "contrast": flat["contrast"],
                 "cost": {"channels": flat["channels"],
                          "flops_per_voxel": flat["flops_per_voxel"]},
             },
@@ -215,6 +220,7 @@ def _flatten(data: dict) -> dict:
         "crop_padding": crop.get("padding", 0), "crop_threshold": crop.get("threshold"),
         "crop_context": crop.get("context", 0),
         "receptive_radius": runtime.get("receptive_radius"), "outputs": runtime["outputs"],
+        "contrast": runtime.get("contrast", "any"),
         "channels": cost.get("channels", 0), "flops_per_voxel": cost.get("flops_per_voxel", 0),
         "licence": prov.get("licence", ""), "source": prov.get("source", {}),
         "parameters": prov.get("parameters", 0), "metrics": prov.get("metrics", {}),
@@ -227,7 +233,9 @@ def _flatten(data: dict) -> dict:
 
 TOP = {"card_version", "id", "title", "task", "description", "expects", "notes", "classes",
        "runtime", "provenance"}
-RUNTIME = {"onnx", "input", "normalisation", "crop", "receptive_radius", "outputs", "cost"}
+RUNTIME = {"onnx", "input", "normalisation", "crop", "receptive_radius", "outputs", "cost",
+           "contrast"}
+CONTRASTS = ("T1", "T2", "any")
 RUNTIME_REQUIRED = {"onnx", "input", "normalisation", "outputs"}
 INPUT = {"shape", "voxel_size", "orientation", "scale_to_uint8"}
 CROP = {"enabled", "pre_model", "padding", "threshold", "context"}
@@ -285,6 +293,8 @@ def validate_card(data: dict) -> None:
     _check_normalisation(c, runtime["normalisation"])
     _check_crop(c, runtime.get("crop", {}))
     c.integer(runtime.get("receptive_radius"), "runtime.receptive_radius", none=True)
+    if runtime.get("contrast", "any") not in CONTRASTS:
+        c.fail("runtime.contrast", f"must be one of {', '.join(CONTRASTS)}")
     cost = c.obj(runtime.get("cost", {}), "runtime.cost", {"channels", "flops_per_voxel"})
     for key, value in cost.items():
         c.integer(value, f"runtime.cost.{key}")

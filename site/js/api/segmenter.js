@@ -100,8 +100,9 @@ export class Segmenter {
    * Run a model on an open scan.
    * @param {Scan} scan
    * @param {string} model a card id (see `models`)
-   * @param {{options?: object, onProgress?: Function, signal?: AbortSignal}} [how]
-   * @returns {Promise<import('../types.js').SegmentResult>}
+   * @param {{options?: import('../types.js').SegmentOptions|null, onProgress?: Function,
+   *   signal?: AbortSignal}} [how] `options` go to Python as given (e.g. `{tta: true}`)
+   * @returns {Promise<import('../types.js').SegmentResult>} with `quality` (null for an image model)
    */
   async segment(scan, model, { options = null, onProgress, signal } = {}) {
     await this.#live(scan, onProgress, signal);

@@ -7,8 +7,8 @@ import { loadZip } from './inputs.js';
 
 export const MANIFEST = 'manifest.json';
 export const VOLUMES = 'volumes.csv';
-export const VOLUME_FIELDS = ['scan', 'model', 'label', 'name', 'voxels', 'ml'];
-const ENTRY_KEYS = ['name', 'input', 'input_sha256', 'model', 'files', 'status', 'notices', 'error', 'timings', 'outputs', 'rss_mb'];
+export const VOLUME_FIELDS = ['scan', 'model', 'label', 'name', 'voxels', 'ml', 'quality_score', 'quality_flagged'];
+const ENTRY_KEYS = ['name', 'input', 'input_sha256', 'model', 'files', 'status', 'notices', 'error', 'timings', 'outputs', 'rss_mb', 'quality'];
 
 /** A CSV field as Python's csv module writes it (QUOTE_MINIMAL). */
 export function csvField(value) {
@@ -51,7 +51,7 @@ export function manifestText({ version, runtime, card, entries, skipped = 0, can
 
 /**
  * volumes.csv (outputs.write_volumes): one row per scan x label, from each successful
- * entry's stats CSV text.
+ * entry's stats CSV text, with the scan's quality score and flag (docs/quality.md).
  * @param {{entry: object, statsCsv: string}[]} scans
  */
 export function volumesCsv(scans) {
@@ -59,9 +59,16 @@ export function volumesCsv(scans) {
   for (const { entry, statsCsv } of scans) {
     if (entry.status === 'failed' || !statsCsv) continue;
     const rows = statsCsv.split('\n').filter((line) => line.trim() !== '');
-    for (const row of rows.slice(1)) lines.push(`${csvField(entry.name)},${csvField(entry.model)},${row.replace(/\r$/, '')}`);
+    const quality = qualityFields(entry.quality);
+    for (const row of rows.slice(1)) lines.push(`${csvField(entry.name)},${csvField(entry.model)},${row.replace(/\r$/, '')},${quality}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** quality_score,quality_flagged as the CLI writes them (empty without a quality object). */
+export function qualityFields(quality) {
+  if (!quality) return ',';
+  return `${quality.score.toFixed(4)},${quality.flagged ? 'true' : 'false'}`;
 }
 
 /**

@@ -127,12 +127,13 @@ async function runItem({ segmenter, card, item, vendorBase, signal, archive, onP
     for (const [file, data] of [[names.mask, result.mask], [names.stats, result.statsCsv], ...exported]) {
       await archive.add(file, data);
     }
-    for (const notice of [...(scan.info?.notices ?? []), ...(result.notices ?? [])]) {
+    const flagged = result.quality?.flagged ? [result.quality.summary] : [];
+    for (const notice of [...(scan.info?.notices ?? []), ...(result.notices ?? []), ...flagged]) {
       if (!summary.notices.includes(notice)) summary.notices.push(notice);
     }
     Object.assign(timings, result.timings ?? {});
     Object.assign(summary, { status: summary.notices.length ? 'warning' : 'done', outputs: names,
-      statsCsv: result.statsCsv, warnings: result.warnings ?? [] });
+      statsCsv: result.statsCsv, warnings: result.warnings ?? [], quality: result.quality ?? null });
   } catch (error) {
     if (error?.kind === 'cancelled' || (signal?.aborted && error?.name === 'AbortError')) return { cancelled: true };
     summary.error = errorMessage(error);

@@ -31,12 +31,17 @@ export const APP_TEMPLATE = `
       <div class="own-model" id="own-model-panel"></div>
 
       <h2 id="run-heading">3. Run</h2>
+      <p class="run-option">
+        <input type="checkbox" id="tta" data-testid="tta">
+        <label for="tta">Test-time augmentation (mirror; about twice the model time)</label>
+      </p>
       <div class="actions">
         <button type="button" class="button primary" id="run" data-testid="run" disabled>Run segmentation</button>
         <button type="button" class="button secondary" id="cancel" data-testid="cancel" disabled>Cancel</button>
       </div>
       <p class="status" id="status" data-testid="status" data-state="loading"
          role="status" aria-live="polite">Starting…</p>
+      <p class="quality" id="quality" data-testid="quality" data-flagged="false" hidden></p>
       <div class="progress" id="progress" hidden>
         <ol class="stages" id="stages" aria-label="Processing stages"></ol>
         <div class="progress-line">
@@ -93,6 +98,7 @@ export const APP_TEMPLATE = `
       <section class="panel results" aria-labelledby="results-heading">
         <h2 id="results-heading">Results</h2>
         <div class="warnings" id="warnings" data-testid="warnings" role="alert" hidden></div>
+        <details class="quality-details" id="quality-details" data-testid="quality-details" hidden></details>
         <p class="results-empty" id="results-empty">Volumes appear here after a run.</p>
         <table class="stats" data-testid="stats" id="stats" hidden>
           <caption id="stats-caption">Volume per label</caption>
