@@ -37,7 +37,7 @@ UNCLEAR_CONTRAST = 0.85
 CAP_VOLUME = 0.5
 THRESHOLD = 0.8
 #: A factor below this gives its reason even when the result is not flagged.
-MENTION_BELOW = 0.95
+MENTION_BELOW = 0.9
 
 
 def clip01(value: float) -> float:
