@@ -138,7 +138,8 @@ def _cells(html: str) -> set:
 
 def check_archive(archive, reference=None) -> dict:
     """What the e2e test asserts on a page's batch ZIP: the manifest, each mask's grid,
-    whether volumes.csv equals the per-scan stats files, whether each scan's aseg.stats and
+    whether volumes.csv equals the per-scan stats files (with each
+    entry's quality cells), whether each scan's aseg.stats and
     report agree with its CSV (:func:`exports_problems`), patient fields found anywhere, and
     (with `reference`, a scan name) each other mask's Dice with the reference's mask in world
     space (nearest voxel). Each mask's ``sha256`` is that of its voxel values."""
@@ -151,6 +152,7 @@ def check_archive(archive, reference=None) -> dict:
     import numpy as np
 
     from batch_helpers import PATIENT
+    from meshseg.batch.outputs import quality_cells
 
     with zipfile.ZipFile(archive) as zipped:
         files = {name: zipped.read(name) for name in zipped.namelist()}
@@ -164,7 +166,8 @@ def check_archive(archive, reference=None) -> dict:
         masks[entry["name"]] = img
         export_problems += exports_problems(files, entry, img.affine)
         for row in csv.DictReader(io.StringIO(files[outputs["stats"]].decode())):
-            expected_rows.append({"scan": entry["name"], "model": entry["model"], **row})
+            expected_rows.append({"scan": entry["name"], "model": entry["model"], **row,
+                                  **quality_cells(entry.get("quality"))})
     rows = list(csv.DictReader(io.StringIO(files["volumes.csv"].decode())))
     found = sorted({value for value in PATIENT.values() for name, data in files.items()
                     if not name.endswith("_seg.dcm")  # a DICOM SEG carries it by design

@@ -84,14 +84,28 @@ def write_volumes(out_dir, manifest_entries: list[dict]) -> int:
         path = Path(out_dir) / stats
         if not path.is_file():
             continue
-        quality = entry.get("quality") or {}
-        scores = {"quality_score": "" if "score" not in quality else f"{quality['score']:.4f}",
-                  "quality_flagged": _flag_text(quality.get("flagged"))}
+        scores = quality_cells(entry.get("quality"))
         for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))):
             writer.writerow({"scan": entry["name"], "model": entry["model"], **row, **scores})
             rows += 1
     _write_text(Path(out_dir) / VOLUMES, out.getvalue())
     return rows
+
+
+def quality_cells(quality) -> dict:
+    """volumes.csv's ``quality_score`` (4 decimals) and ``quality_flagged`` cells of a
+    manifest entry's quality object (both empty without one).
+
+    Examples
+    --------
+    >>> quality_cells({"score": 0.91234, "flagged": False})
+    {'quality_score': '0.9123', 'quality_flagged': 'false'}
+    >>> quality_cells(None)
+    {'quality_score': '', 'quality_flagged': ''}
+    """
+    quality = quality or {}
+    return {"quality_score": "" if quality.get("score") is None else f"{quality['score']:.4f}",
+            "quality_flagged": _flag_text(quality.get("flagged"))}
 
 
 def _flag_text(flagged) -> str:
