@@ -61,6 +61,28 @@ def test_degradation_set_has_unique_named_cases():
         cases[0].name = "x"  # frozen
 
 
+def test_heldout_set_differs_from_the_standard_set_and_names_its_axes():
+    img = nib.Nifti1Image(_two_tissues().get_fdata(dtype=np.float32),
+                          centred_affine((24, 26, 20), axes="LIA"))
+    standard = {c.name for c in degrade.degradation_set(img, 0)}
+    heldout = degrade.degradation_set(img, 0, kind="heldout")
+    names = [c.name for c in heldout]
+    assert len(names) == 21 and len(set(names)) == 21
+    assert not set(names) & standard  # nothing the score was fitted on
+    by_name = {c.name: c.image for c in heldout}
+    # LIA: voxel axis 0 is left-right, 1 is head-foot, 2 is front-back
+    assert by_name["thick-4mm-lr"].shape[1:] == img.shape[1:]
+    assert by_name["thick-4mm-lr"].shape[0] < img.shape[0]
+    assert by_name["thick-6mm-ap"].shape[:2] == img.shape[:2]
+    assert by_name["thick-8mm-si"].shape[1] < img.shape[1]
+    slab = np.asanyarray(by_name["slab-15-lr"].dataobj)
+    lost = np.flatnonzero(((np.asanyarray(img.dataobj) != 0) & (slab == 0)).any(axis=(1, 2)))
+    assert lost.size >= 2 and np.array_equal(lost, np.arange(lost[0], lost[-1] + 1))
+    assert not slab[lost[0]:lost[-1] + 1].any()  # whole left-right planes are blank
+    with pytest.raises(KeyError):
+        degrade.degradation_set(img, 0, kind="unknown")
+
+
 def test_thick_slices_keep_field_of_view_centre_and_model_grid():
     # Oblique, stored P-S-R: voxel axis 1 runs closest to world S-I.
     shape, zooms = (20, 21, 18), (1.1, 1.0, 0.9)

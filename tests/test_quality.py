@@ -129,6 +129,20 @@ def test_thick_slices_lower_the_score_by_their_thickness():
     assert any("7.0 mm" in reason for reason in quality["reasons"])
 
 
+@pytest.mark.parametrize("voxel_mm, caveat", [(1.0, False), (2.0, False), (2.4, True)])
+def test_coarse_scans_get_a_caveat_without_being_flagged(voxel_mm, caveat):
+    volume, labels = head()
+    quality = assess(Evidence(volume=volume, labels=labels, probability=None, meaning=None,
+                              model_affine=np.eye(4), scan_affine=np.diag([voxel_mm] * 3 + [1]),
+                              scan_shape=(GRID,) * 3, native_labels=labels,
+                              native_affine=np.diag([3.0, 3.0, 3.0, 1.0])), tissue_card())
+    said = [r for r in quality["reasons"] if "less reliable" in r]
+    assert len(said) == int(caveat), quality["reasons"]
+    assert quality["flagged"] is False, quality["summary"]
+    if caveat:
+        assert f"{voxel_mm:.1f} mm" in said[0] and said[0] in quality["summary"]
+
+
 def test_depth_ratio_is_none_for_a_tiny_region():
     assert depth_ratio(np.ones((10, 10, 10)), np.ones((10, 10, 10), bool)) is None
 

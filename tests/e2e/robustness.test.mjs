@@ -23,6 +23,7 @@ const MODEL = 'model5_gw_ae';
 // (79x67x64, PSR). The model runs on the conformed 256^3 grid as for any scan, while the
 // viewer (software WebGL here) draws a small volume instead of the example's 256^3.
 const SCAN = path.join(config.sharedData, 'nifti_space', 'PSR.nii.gz');
+const FLAIR = path.join(config.sharedData, 'FLAIR.nrrd');
 // A main-thread task this long is a frozen page (the goal, 0.5 s, is measured in the benchmark).
 const FREEZE_MS = 5000;
 const { timeouts } = config;
@@ -173,7 +174,12 @@ test('every corpus file gives a result or its named error, and the page stays us
       when = 'run';
     }
     const warnings = await page.getByTestId('warnings').isVisible() ? await page.getByTestId('warnings').textContent() : '';
-    outcomes.push(`${name}: ${item.outcome} -> ${seen.state} at ${when}${warnings ? ' (warning banner)' : ''}`);
+    const flagged = when === 'run' && seen.state === 'done' ? await page.getByTestId('quality').getAttribute('data-flagged') : null;
+    outcomes.push(`${name}: ${item.outcome} -> ${seen.state} at ${when}${warnings ? ' (warning banner)' : ''}${flagged ? ` (quality flagged: ${flagged})` : ''}`);
+    // a result whose volume is implausible is flagged too (docs/quality.md: capped at 0.5)
+    if (/nearly empty|Most of the image is labelled/.test(item.fragment) && when === 'run') {
+      assert.equal(flagged, 'true', `${name}: an implausible result is not flagged`);
+    }
     if (item.outcome === 'error') {
       expectState(seen, 'error');
       assert.ok(seen.text.includes(item.fragment), `${name}: "${seen.text}" lacks "${item.fragment}"`);
@@ -192,6 +198,13 @@ test('every corpus file gives a result or its named error, and the page stays us
   assert.ok(await badge.isVisible(), 'no quality badge after a TTA run');
   assert.match(await badge.textContent(), /^.{0,2}Quality [01]\.\d\d/);
   assert.match(await page.getByTestId('quality-overview').textContent(), /Test-time augmentation: on/);
+  // The issue's first case: a real FLAIR given to the T1 model runs, and is flagged for its contrast.
+  expectState(await choose(FLAIR), 'idle');
+  expectState(await run(), 'done');
+  assert.equal(await badge.getAttribute('data-flagged'), 'true', `FLAIR.nrrd with a T1 model is not flagged: ${await badge.textContent()}`);
+  assert.match(await badge.textContent(), /check this result/);
+  assert.match(await page.getByTestId('quality-reasons').textContent(), /looks like FLAIR\/T2/);
+  assert.match(await page.getByTestId('quality-contrast').textContent(), /does not match/);
   assert.deepEqual(dialogs, []);
   assert.deepEqual(pageErrors, []);
 });

@@ -606,44 +606,84 @@ def _case_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(name.encode())]))
 
 
+_AXIS_LETTERS = ("lr", "ap", "si")
+
+
+def _on_axis(name: str, world_axis: int | None) -> str:
+    return name if world_axis is None else f"{name}-{_AXIS_LETTERS[world_axis]}"
+
+
+def _voxel_axis(img, world_axis: int | None):
+    return None if world_axis is None else _closest_axis(img.affine, world_axis)
+
+
+def _noise(level):
+    return f"noise-{round(level * 100):02d}", "noise", lambda im, r: rician_noise(im, level, r)
+
+
+def _bias(strength):
+    return f"bias-{strength:g}", "bias", lambda im, r: bias_field(im, strength, r)
+
+
+def _thick(mm, world_axis=None):
+    return (_on_axis(f"thick-{mm:g}mm", world_axis), "thick",
+            lambda im, r: thick_slices(im, mm, _voxel_axis(im, world_axis)))
+
+
+def _ghost(amplitude, world_axis=None):
+    return (_on_axis(f"ghost-{amplitude:g}", world_axis), "ghost",
+            lambda im, r: ghosting(im, amplitude, axis=_voxel_axis(im, world_axis)))
+
+
+def _motion(mm):
+    return f"motion-{mm:g}mm", "motion", lambda im, r: ghosting(im, 0.0, motion_mm=mm, rng=r)
+
+
+def _gamma(value):
+    return f"gamma-{value:g}", "gamma", lambda im, r: gamma(im, value)
+
+
+def _slab(fraction, world_axis=None):
+    return (_on_axis(f"slab-{round(fraction * 100):02d}", world_axis), "slab",
+            lambda im, r: missing_slab(im, fraction, _voxel_axis(im, world_axis), r))
+
+
+_INVERTED = ("inverted", "inverted", lambda im, r: inverted_contrast(im))
+
+
 def _steps():
     """(name, kind, function(img, rng) -> img) for every single degradation used."""
-    def noise(level):
-        return f"noise-{round(level * 100):02d}", "noise", lambda im, r: rician_noise(im, level, r)
-
-    def bias(strength):
-        return f"bias-{strength:g}", "bias", lambda im, r: bias_field(im, strength, r)
-
-    def thick(mm):
-        return f"thick-{mm:g}mm", "thick", lambda im, r: thick_slices(im, mm)
-
-    def ghost(amplitude):
-        return f"ghost-{amplitude:g}", "ghost", lambda im, r: ghosting(im, amplitude)
-
-    def motion(mm):
-        return (f"motion-{mm:g}mm", "motion",
-                lambda im, r: ghosting(im, 0.0, motion_mm=mm, rng=r))
-
-    def gam(value):
-        return f"gamma-{value:g}", "gamma", lambda im, r: gamma(im, value)
-
-    def slab(fraction):
-        return (f"slab-{round(fraction * 100):02d}", "slab",
-                lambda im, r: missing_slab(im, fraction, None, r))
-
-    inverted = ("inverted", "inverted", lambda im, r: inverted_contrast(im))
-    singles = [noise(0.03), noise(0.08), noise(0.15), bias(0.3), bias(0.8),
-               thick(3), thick(5), thick(7), ghost(0.1), ghost(0.3), motion(1.0),
-               gam(0.6), gam(1.8), inverted, slab(0.10), slab(0.25)]
+    singles = [_noise(0.03), _noise(0.08), _noise(0.15), _bias(0.3), _bias(0.8),
+               _thick(3), _thick(5), _thick(7), _ghost(0.1), _ghost(0.3), _motion(1.0),
+               _gamma(0.6), _gamma(1.8), _INVERTED, _slab(0.10), _slab(0.25)]
     # Combinations, in acquisition order: the object's contrast, the coil's field, the
     # slice profile and k-space, then thermal noise last.
-    combos = [[bias(0.8), noise(0.08)], [thick(5), noise(0.08)], [bias(0.8), ghost(0.3)],
-              [gam(1.8), thick(5), noise(0.08)], [inverted, noise(0.03)],
-              [bias(0.3), slab(0.10)], [bias(0.3), thick(7), motion(1.0), noise(0.03)]]
+    combos = [[_bias(0.8), _noise(0.08)], [_thick(5), _noise(0.08)],
+              [_bias(0.8), _ghost(0.3)], [_gamma(1.8), _thick(5), _noise(0.08)],
+              [_INVERTED, _noise(0.03)], [_bias(0.3), _slab(0.10)],
+              [_bias(0.3), _thick(7), _motion(1.0), _noise(0.03)]]
     return [[step] for step in singles] + combos
 
 
-def degradation_set(img, seed: int, only=None) -> list[Case]:
+def _heldout_steps():
+    """The held-out set: other strengths, other axes (suffix ``-lr``, ``-ap``, ``-si``:
+    the voxel axis closest to that world axis) and other combinations than
+    :func:`_steps`; never used to fit the score's constants."""
+    singles = [_noise(0.05), _noise(0.10), _noise(0.12), _bias(0.5), _bias(1.2),
+               _thick(4, 0), _thick(6, 1), _thick(8, 2), _ghost(0.2, 0), _ghost(0.45, 1),
+               _motion(2.0), _gamma(0.45), _gamma(2.5), _slab(0.15, 0), _slab(0.05, 2)]
+    combos = [[_bias(0.5), _noise(0.05)], [_thick(6, 1), _noise(0.05)],
+              [_gamma(0.45), _ghost(0.2, 0)], [_INVERTED, _noise(0.05)],
+              [_bias(1.2), _thick(4, 0), _noise(0.10)], [_motion(2.0), _noise(0.05)]]
+    return [[step] for step in singles] + combos
+
+
+#: The degradation sets by name: ``standard`` fits and validates the score, ``heldout``
+#: checks it on strengths, axes and combinations it was not fitted on.
+SETS = {"standard": _steps, "heldout": _heldout_steps}
+
+
+def degradation_set(img, seed: int, only=None, kind: str = "standard") -> list[Case]:
     """The standard degraded copies of one scan, mild to destructive, for QC validation.
 
     Singles: Rician noise 3, 8, 15 % (``noise-03``, ``noise-08``, ``noise-15``), bias
@@ -668,6 +708,9 @@ def degradation_set(img, seed: int, only=None) -> list[Case]:
         Seed of all the random draws.
     only : collection of str, optional
         Make only the cases of these names (the same data as in the full set).
+    kind : {"standard", "heldout"}
+        Which set: ``standard`` (above), or ``heldout`` (21 cases of other strengths,
+        axes and combinations, for checking the score on what it was not fitted on).
 
     Returns
     -------
@@ -688,7 +731,7 @@ def degradation_set(img, seed: int, only=None) -> list[Case]:
     """
     limits = _clip_range(img)
     cases = []
-    for steps in _steps():
+    for steps in SETS[kind]():
         name = "+".join(step[0] for step in steps)
         if only is not None and name not in only:
             continue

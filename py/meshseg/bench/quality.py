@@ -1,13 +1,16 @@
 """Does the quality score predict the truth? The validation table, and the baselines.
 
     python -m meshseg.bench.quality [--model model5_gw_ae] [--scan FILE ...] [--seed 0]
-                                    [--tta] [--out bench/quality-measured.json]
+                                    [--set standard|heldout] [--tta]
+                                    [--out bench/quality-measured.json]
     python -m meshseg.bench.quality --reference [--model ID ...]
 
 Validation: every scan runs clean, then as each case of
 :func:`meshseg.bench.degrade.degradation_set`. The true quality of a result is the
 mean label Dice of its labels against the clean scan's result, both on the model
-grid. The table prints case, true Dice, score, flagged and reasons; the summary
+grid (a case the input checks refuse is listed as refused: it gives no result, so no
+wrong one). ``--set heldout`` validates on strengths, axes and combinations the
+score was not fitted on. The table prints case, true Dice, score, flagged and reasons; the summary
 gives Spearman(score, Dice), the flag counts against the goals (every Dice < 0.75
 flagged; no clean scan flagged), the Spearman of each signal alone, and the time
 the default score and test-time augmentation cost.
@@ -67,20 +70,28 @@ class Bench:
                 "model_probability": result.model_probability}
 
 
-def validate(bench: Bench, model: str, scans: list[Path], seed: int, tta: bool) -> dict:
+def validate(bench: Bench, model: str, scans: list[Path], seed: int, tta: bool,
+             kind: str = "standard") -> dict:
     """Rows for every scan and case (and with `tta` the same cases with test-time
     augmentation, against the clean scan's plain result), and the summaries."""
     import nibabel as nib
 
     from meshseg.bench.degrade import degradation_set
+    from meshseg.errors import InputImageError
 
-    rows, tta_rows = [], []
+    rows, tta_rows, refused = [], [], []
     for scan in scans:
         img = nib.load(str(scan))
-        cases = [("clean", img)] + [(c.name, c.image) for c in degradation_set(img, seed)]
+        cases = [("clean", img)] + [(c.name, c.image)
+                                    for c in degradation_set(img, seed, kind=kind)]
         clean = None
         for name, image in cases:
-            plain = bench.run(image, f"{name}.nii.gz", model)
+            try:
+                plain = bench.run(image, f"{name}.nii.gz", model)
+            except InputImageError as error:  # refused: no result, so no wrong result
+                refused.append({"scan": scan.name, "case": name, "error": str(error)})
+                print(f"{scan.name[:18]:18s} {name:26s} refused: {error}", flush=True)
+                continue
             clean = plain["labels"] if clean is None else clean
             rows.append(_row(scan.name, name, plain, clean))
             _print_row(rows[-1])
@@ -88,7 +99,8 @@ def validate(bench: Bench, model: str, scans: list[Path], seed: int, tta: bool) 
                 mirrored = bench.run(image, f"{name}.nii.gz", model, tta=True)
                 tta_rows.append(_row(scan.name, name, mirrored, clean, plain))
                 _print_row(tta_rows[-1])
-    result = {"model": model, "seed": seed, "rows": rows, "summary": summary(rows)}
+    result = {"model": model, "seed": seed, "set": kind, "rows": rows,
+              "summary": {**summary(rows), "refused": len(refused)}, "refused": refused}
     if tta:
         result.update(tta_rows=tta_rows, tta_summary=summary(tta_rows))
     return result
@@ -227,6 +239,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tta", action="store_true", help="validate with test-time augmentation")
+    parser.add_argument("--set", default="standard", choices=("standard", "heldout"),
+                        help="degradation set (heldout: strengths and axes not fitted on)")
     parser.add_argument("--reference", action="store_true",
                         help=f"measure the clean-scan baselines into {REFERENCE_FILE.name}")
     parser.add_argument("--out", type=Path, help="write the rows and summary as JSON")
@@ -239,7 +253,7 @@ def main(argv=None) -> int:
         print(f"wrote {REFERENCE_FILE} ({len(entries)} models measured)")
         return 0
     scans = args.scan or [SHARED / name for name in DEFAULT_SCANS]
-    results = [validate(bench, model, scans, args.seed, args.tta)
+    results = [validate(bench, model, scans, args.seed, args.tta, args.set)
                for model in (args.model or ["model5_gw_ae"])]
     for result in results:
         print(json.dumps({"model": result["model"], "summary": result["summary"],

@@ -6,6 +6,9 @@ from meshseg.quality import score
 
 #: SNR (MRIQC's, on the model grid) below this is called very noisy in the reasons.
 NOISY_SNR = 5.0
+#: Voxels coarser than this (mm, largest side) get a caveat: on such scans the score
+#: misses some poor results (docs/quality.md, the held-out check on a 2.4 mm scan).
+COARSE_MM = 2.0
 
 
 def summary_line(score_value: float, flagged: bool, reasons: list[str]) -> str:
@@ -43,6 +46,9 @@ def reasons_for(signals: dict, factors: dict, caps: dict, contrast: dict, card, 
             reasons.append(sentences[name])
     if flagged and not reasons and known:
         reasons.append(sentences[min(known, key=known.get)])
+    coarse = coarse_caveat(signals.get("largest_voxel_mm"))
+    if coarse and not any(s.startswith("The scan's voxels are") for s in reasons):
+        reasons.append(coarse)
     snr = image.get("snr")
     if snr is not None and snr < NOISY_SNR:
         reasons.append(f"The image is very noisy (SNR {snr:.1f}).")
@@ -50,6 +56,21 @@ def reasons_for(signals: dict, factors: dict, caps: dict, contrast: dict, card, 
         reasons.append(f"No clean-scan baseline is known for {card.id}: its confidence could "
                        "not be compared, so the score rests on the other checks.")
     return reasons
+
+
+def coarse_caveat(largest_voxel_mm: float | None) -> str | None:
+    """The caveat for a scan whose voxels are coarser than :data:`COARSE_MM` (else None).
+
+    Examples
+    --------
+    >>> coarse_caveat(1.0) is None, coarse_caveat(2.4)[:28]
+    (True, "The scan's voxels are 2.4 mm")
+    """
+    if largest_voxel_mm is None or largest_voxel_mm <= COARSE_MM:
+        return None
+    return (f"The scan's voxels are {largest_voxel_mm:.1f} mm along one axis: on scans this "
+            "coarse the score is less reliable (it rests on the model's confidence, which "
+            "changes little here), so check the result by eye.")
 
 
 def _sentence(name: str, signals: dict, contrast: dict, card) -> str:
