@@ -715,7 +715,7 @@ def degradation_set(img, seed: int, only=None, kind: str = "standard") -> list[C
     Returns
     -------
     list of Case
-        23 cases with unique names.
+        23 cases with unique names (21 for ``kind="heldout"``).
 
     Examples
     --------

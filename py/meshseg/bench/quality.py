@@ -9,11 +9,12 @@ Validation: every scan runs clean, then as each case of
 :func:`meshseg.bench.degrade.degradation_set`. The true quality of a result is the
 mean label Dice of its labels against the clean scan's result, both on the model
 grid (a case the input checks refuse is listed as refused: it gives no result, so no
-wrong one). ``--set heldout`` validates on strengths, axes and combinations the
-score was not fitted on. The table prints case, true Dice, score, flagged and reasons; the summary
-gives Spearman(score, Dice), the flag counts against the goals (every Dice < 0.75
-flagged; no clean scan flagged), the Spearman of each signal alone, and the time
-the default score and test-time augmentation cost.
+wrong one; a refused clean scan skips its scan). ``--set heldout`` validates on
+strengths, axes and combinations the score was not fitted on. The table prints case,
+true Dice, score, flagged and reasons; the summary gives Spearman(score, Dice), the
+flag counts against the goals (every Dice < 0.75 flagged; no clean scan flagged), the
+Spearman of each signal alone, and the time the default score and test-time
+augmentation cost.
 
 ``--reference`` measures each model's clean-scan baseline on ``t1_crop.nii.gz``
 (mean uncertainty overall and per label, the mirrored run's agreement) and writes
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from meshseg.bench.degrade import SETS
 from meshseg.quality.reference import REFERENCE_FILE
 from meshseg.quality.tta import mean_dice
 
@@ -91,6 +93,8 @@ def validate(bench: Bench, model: str, scans: list[Path], seed: int, tta: bool,
             except InputImageError as error:  # refused: no result, so no wrong result
                 refused.append({"scan": scan.name, "case": name, "error": str(error)})
                 print(f"{scan.name[:18]:18s} {name:26s} refused: {error}", flush=True)
+                if clean is None:
+                    break  # no clean result: nothing to measure this scan's cases against
                 continue
             clean = plain["labels"] if clean is None else clean
             rows.append(_row(scan.name, name, plain, clean))
@@ -239,7 +243,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tta", action="store_true", help="validate with test-time augmentation")
-    parser.add_argument("--set", default="standard", choices=("standard", "heldout"),
+    parser.add_argument("--set", default="standard", choices=sorted(SETS),
                         help="degradation set (heldout: strengths and axes not fitted on)")
     parser.add_argument("--reference", action="store_true",
                         help=f"measure the clean-scan baselines into {REFERENCE_FILE.name}")
